@@ -1,0 +1,33 @@
+# qmlbridge: one-line recipes. `make run` and `make test` are the two commands the README promises.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: deps build run test lint fmt bench appimage screenshots clean
+
+deps:
+	scripts/install-deps.sh build test
+
+build: deps
+	$(CARGO) build --workspace
+
+run: deps
+	scripts/run.sh
+
+test: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test --workspace
+
+lint: deps
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: deps
+	scripts/install-deps.sh bench
+	scripts/bench.sh
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,3 @@
+//! The backend's configuration, read from a Caddyfile (`docs/contract.md`).
+
+pub mod mercure;

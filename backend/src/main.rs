@@ -1,0 +1,6 @@
+//! `qmlbridge-backend`: thin main (arguments, tracing, exit code).
+
+fn main() {
+    eprintln!("qmlbridge-backend: not built yet");
+    std::process::exit(1);
+}

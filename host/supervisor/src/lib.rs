@@ -1,0 +1,1 @@
+//! `qmlbridge-supervisor`: everything the desktop host decides about its backend, with no Qt type.
