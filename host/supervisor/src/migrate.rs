@@ -1,0 +1,50 @@
+//! Migrations before every spawn series (issue 3, bundled start step 4; docs/contract.md §1):
+//! `<backend> migrate` in the backend dir, bounded by a timeout after which its whole process
+//! group is killed. A failure quotes the last lines of its stderr.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::logs::SharedLog;
+use crate::process;
+use crate::spawn::{Command, ExitStatus, Guardian};
+
+/// Runs `cmd` (already `<backend> migrate`) to completion or until `limit` passes.
+pub(crate) async fn run(
+    cmd: &Command,
+    limit: Duration,
+    log: &SharedLog,
+    guardian: &mut Guardian,
+) -> Result<()> {
+    let mut proc = process::launch(cmd, log).map_err(|source| Error::Spawn {
+        what: format!("{} migrate", cmd.program.display()),
+        source,
+    })?;
+    guardian.watch(proc.pid() as i32);
+    tracing::info!(target: "qmlbridge::supervisor", pid = proc.pid(), "migrating");
+    let outcome = tokio::time::timeout(limit, proc.child.wait()).await;
+    let result = match outcome {
+        Ok(ExitStatus::Code(0)) => {
+            proc.kill_leftovers();
+            Ok(())
+        }
+        Ok(status) => {
+            proc.kill_leftovers();
+            Err(Error::Migration {
+                program: cmd.program.clone(),
+                status: status.to_string(),
+                stderr: proc.stderr_tail().await,
+            })
+        }
+        Err(_) => {
+            proc.kill().await;
+            Err(Error::MigrationTimeout {
+                program: cmd.program.clone(),
+                timeout: limit,
+                stderr: proc.stderr_tail().await,
+            })
+        }
+    };
+    guardian.watch(0);
+    result
+}
