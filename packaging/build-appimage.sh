@@ -9,7 +9,7 @@
 # licences) -> SquashFS -> AppImage type-2 runtime + SquashFS.
 #
 # Environment:
-#   CARGO_TARGET_DIR          where cargo builds (default: <repo>/target); honoured as cargo does
+#   CARGO_TARGET_DIR          where cargo builds (default: <repo>/target/qt, the Qt builds' dir)
 #   APPIMAGE_SKIP_BUILD=1     use the release binaries already in $CARGO_TARGET_DIR/release
 #   APPIMAGE_COMP=xz|gzip     SquashFS compression (default xz; the runtime cannot read zstd)
 #   QMLBRIDGE_QUICK_STYLES    Qt Quick Controls styles to bundle (default "Basic Fusion": Fusion
@@ -33,7 +33,7 @@ RUNTIME_CRATE=appimage
 RUNTIME_CRATE_VERSION=0.4.0
 RUNTIME_SHA256=328e0d745c5c6817048c27bc3e8314871703f8f47ffa81a37cb06cd95a94b323
 
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/qt}
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$ROOT/$TARGET_DIR ;; esac
 
 QMAKE=$(command -v qmake6 || command -v qmake)
@@ -107,7 +107,9 @@ assemble_appdir() {
   install -m 0755 "$rel/qmlbridge-backend" "$share/bin/qmlbridge-backend"
   strip "$APPDIR/usr/bin/qmlbridge" "$share/bin/qmlbridge-backend"
   install -m 0644 "$ROOT/Caddyfile" "$share/Caddyfile"
-  cp -a "$ROOT/backend/public" "$share/backend/public"
+  # The backend's working directory: `root public` in the Caddyfile (git keeps no empty dirs).
+  mkdir -p "$share/backend/public"
+  if [ -d "$ROOT/backend/public" ]; then cp -a "$ROOT/backend/public/." "$share/backend/public/"; fi
 
   log "desktop file, icon"
   install -m 0644 "$PKG/qmlbridge.desktop" "$APPDIR/qmlbridge.desktop"

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# End-to-end test of the AppImage (issue 6, "Done when"; STYLE.md test layer 5): the image is
+# started as a user would, with the system's Qt hidden (packaging/without-system-qt.sh), under a
+# temporary HOME/XDG_DATA_HOME and QT_QPA_PLATFORM=offscreen, and killed as a user's machine would.
+#
+#   packaging/test-appimage.sh [IMAGE]      default: dist/qmlbridge-todo-x86_64.AppImage
+#
+# Checks, in order (each one can fail; the first failure prints the logs and exits 1):
+#   1. size <= 40 MB; the runtime's SquashFS offset; the extracted tree: AppRun, binaries, backend
+#      files where host/supervisor/src/paths.rs looks, qt.conf, platform plugins, QML modules,
+#      desktop file (desktop-file-validate), icon, licence notices; every ELF inside resolves all
+#      its libraries, and every Qt library from the image.
+#   2. FUSE mode, fresh data dir: the host logs state=Online, the data dir and var/data.sqlite
+#      exist, the backend runs from the mounted image and answers /api/todos: 401 without the
+#      token, 200 with it (read from the backend's /proc/<pid>/environ: we are root in our own
+#      namespace), a POSTed todo is listed. SIGKILL of the AppImage process: no backend and no
+#      host process remain, the FUSE mount goes away.
+#   3. APPIMAGE_EXTRACT_AND_RUN=1, same data dir: Online, migrate on the existing database, the
+#      todo of run 2 is still there. SIGKILL of the AppImage (runtime) process: nothing remains.
+#   4. --appimage-extract-and-run: Online; SIGTERM to the host closes it, the backend is stopped,
+#      exit status 0.
+#
+# Needs root (or unprivileged user namespaces), curl, libfuse2 (scripts/install-deps.sh appimage).
+# No timing is asserted; the seconds to Online are printed for information.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEADLINE=${APPIMAGE_TEST_DEADLINE:-30} # seconds to wait for each condition (loaded 2-core CI)
+MAX_BYTES=$((40 * 1000 * 1000))
+APP=todo ORG=qmlbridge
+
+log() { printf 'test-appimage: %s\n' "$*" >&2; }
+
+if [ "${1:-}" != --inside ]; then
+  IMG=$(realpath "${1:-$ROOT/dist/qmlbridge-$APP-x86_64.AppImage}")
+  [ -x "$IMG" ] || { log "no image at $IMG (make appimage)"; exit 1; }
+  for tool in curl unshare desktop-file-validate readelf ldd; do
+    command -v "$tool" >/dev/null || { log "$tool not found (scripts/install-deps.sh appimage)"; exit 1; }
+  done
+  exec "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$IMG"
+fi
+IMG=$2
+WORK=$(mktemp -d) # on the namespace's private /tmp
+LOGS=()
+HOST_PID=
+
+fail() {
+  log "FAIL: $*"
+  local f
+  for f in "${LOGS[@]}"; do
+    [ -f "$f" ] || continue
+    log "---- last lines of $f"
+    tail -n 40 "$f" >&2
+  done
+  exit 1
+}
+
+# wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds, up to $DEADLINE seconds.
+wait_for() {
+  local what=$1 end=$((SECONDS + DEADLINE))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $end ] || fail "timed out after ${DEADLINE}s waiting for: $what"
+    sleep 0.1
+  done
+}
+
+# Live (non-zombie) pids whose comm is $1 (the kernel cuts comm to 15 characters).
+pids_named() {
+  local stat pid rest comm state
+  for stat in /proc/[0-9]*/stat; do
+    read -r pid rest <"$stat" 2>/dev/null || continue
+    comm=${rest#(}
+    comm=${comm%%) *}
+    state=${rest##*) }
+    state=${state%% *}
+    [ "$comm" = "${1:0:15}" ] && [ "$state" != Z ] && echo "$pid"
+  done
+  return 0
+}
+none_named() { [ -z "$(pids_named "$1")" ]; }
+one_named() { [ "$(pids_named "$1" | wc -l)" -eq 1 ]; }
+environ_var() { tr '\0' '\n' <"/proc/$1/environ" | sed -n "s/^$2=//p"; }
+no_fuse_mount() { ! grep -q '/\.mount_' /proc/self/mounts; }
+logged_online() { grep -q 'state=Online' "$DATA/var/log/host.log" 2>/dev/null; }
+
+# start_app LOGNAME [ARG...]: starts the image in the background with a user-like environment.
+start_app() {
+  local name=$1
+  shift
+  LOGS=("$WORK/$name.log" "$DATA/var/log/host.log" "$DATA/var/log/backend.log")
+  env -u BRIDGE_URL -u DATABASE_URL -u BRIDGE_BACKEND_BIN -u BRIDGE_BACKEND_DIR \
+    -u BRIDGE_CADDYFILE -u QT_PLUGIN_PATH -u QML2_IMPORT_PATH -u QML_IMPORT_PATH \
+    -u LD_LIBRARY_PATH -u DISPLAY -u WAYLAND_DISPLAY \
+    HOME="$HOME_DIR" XDG_DATA_HOME="$HOME_DIR/.local/share" XDG_CONFIG_HOME="$HOME_DIR/.config" \
+    XDG_CACHE_HOME="$HOME_DIR/.cache" XDG_RUNTIME_DIR="$HOME_DIR/run" \
+    QT_QPA_PLATFORM=offscreen BRIDGE_LOG=info \
+    "$IMG" "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+  APP_PID=$!
+  STARTED=$SECONDS
+}
+
+# Waits for Online and checks the data dir and the backend's API; sets BACKEND_PID, HOST_PID.
+check_online() {
+  local where=$1 port token code body
+  wait_for "the host to log state=Online" logged_online
+  log "  Online after $((SECONDS - STARTED)) s (information only)"
+  [ -d "$DATA" ] || fail "data dir $DATA missing"
+  [ -s "$DATA/var/data.sqlite" ] || fail "$DATA/var/data.sqlite missing or empty after migrate"
+  wait_for "one backend process" one_named qmlbridge-backend
+  BACKEND_PID=$(pids_named qmlbridge-backend)
+  HOST_PID=$(pids_named qmlbridge)
+  [ "$(wc -w <<<"$HOST_PID")" -eq 1 ] || fail "expected one host process, found: $HOST_PID"
+  case $(readlink "/proc/$BACKEND_PID/exe") in
+    "$where"*/usr/share/$APP/bin/qmlbridge-backend) ;;
+    *) fail "backend runs $(readlink "/proc/$BACKEND_PID/exe"), not the image's (under $where)" ;;
+  esac
+  grep -q "$where[^ ]*/usr/lib/libQt6Core.so.6" "/proc/$HOST_PID/maps" \
+    || fail "the host did not map the image's libQt6Core"
+  port=$(environ_var "$BACKEND_PID" PORT)
+  token=$(environ_var "$BACKEND_PID" BRIDGE_TOKEN)
+  [ -n "$port" ] && [ ${#token} -ge 32 ] || fail "backend environment lacks PORT or BRIDGE_TOKEN"
+  URL=http://127.0.0.1:$port
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/todos")
+  [ "$code" = 401 ] || fail "GET /api/todos without token: $code, want 401"
+  body=$(curl -sS --fail -H "Authorization: Bearer $token" "$URL/api/todos") \
+    || fail "GET /api/todos with the session token failed"
+  [ "${body:0:1}" = "[" ] || fail "GET /api/todos: not a JSON array: ${body:0:200}"
+  TOKEN=$token
+  BODY=$body
+}
+
+# SIGKILLs $APP_PID and checks that no host and no backend process remain.
+kill_and_check() {
+  kill -KILL "$APP_PID"
+  wait "$APP_PID" 2>/dev/null || true
+  wait_for "no backend process after SIGKILL" none_named qmlbridge-backend
+  wait_for "no host process after SIGKILL" none_named qmlbridge
+}
+
+static_checks() {
+  local size offset root=$WORK/extract/squashfs-root f icon elf out bad=0
+  size=$(stat -c %s "$IMG")
+  log "image $IMG: $size bytes"
+  [ "$size" -le $MAX_BYTES ] || fail "image is $size bytes, over $MAX_BYTES"
+  offset=$("$IMG" --appimage-offset) || fail "--appimage-offset failed"
+  [ "$offset" -gt 0 ] && [ "$offset" -lt "$size" ] || fail "bad SquashFS offset $offset"
+  mkdir -p "$WORK/extract"
+  (cd "$WORK/extract" && "$IMG" --appimage-extract >/dev/null) || fail "--appimage-extract failed"
+  for f in AppRun usr/bin/qmlbridge "usr/share/$APP/bin/qmlbridge-backend"; do
+    [ -x "$root/$f" ] || fail "$f missing or not executable"
+  done
+  for f in usr/bin/qt.conf "usr/share/$APP/Caddyfile" usr/plugins/platforms/libqxcb.so \
+           usr/plugins/platforms/libqoffscreen.so usr/qml/QtQuick/qmldir \
+           usr/qml/QtQuick/Controls/qmldir usr/qml/QtQuick/Layouts/qmldir \
+           usr/share/doc/qmlbridge/Qt-LGPL-NOTICE.txt usr/share/doc/qmlbridge/AppImage-runtime-MIT.txt \
+           usr/share/doc/qmlbridge/LGPL-3; do
+    [ -f "$root/$f" ] || fail "$f missing from the image"
+  done
+  [ -d "$root/usr/share/$APP/backend" ] || fail "usr/share/$APP/backend missing"
+  f=$(find "$root" -maxdepth 1 -name '*.desktop')
+  [ "$(wc -l <<<"$f")" -eq 1 ] || fail "want exactly one .desktop file at the AppDir root"
+  desktop-file-validate "$f" || fail "desktop-file-validate $(basename "$f")"
+  icon=$(sed -n 's/^Icon=//p' "$f")
+  [ -f "$root/$icon.png" ] || [ -f "$root/$icon.svg" ] || fail "icon $icon missing at the AppDir root"
+  [ -e "$root/.DirIcon" ] || fail ".DirIcon missing"
+  readelf -d "$root/usr/bin/qmlbridge" | grep -q 'RUNPATH.*\$ORIGIN/\.\./lib' \
+    || fail "usr/bin/qmlbridge has no RUNPATH \$ORIGIN/../lib"
+  # With the system's Qt hidden, every ELF must resolve all libraries, Qt ones from the image.
+  while read -r elf; do
+    [ "$(head -c 4 "$elf" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
+    out=$(ldd "$elf" 2>&1) || true
+    if grep -q 'not found' <<<"$out" || grep -E 'libQt6' <<<"$out" | grep -vq "=> $root/"; then
+      log "unresolved or system Qt library in ${elf#"$root"/}:"
+      grep -E 'not found|libQt6' <<<"$out" | grep -v "=> $root/" >&2
+      bad=1
+    fi
+  done < <(find "$root/usr" "$root/AppRun" -type f \( -name '*.so*' -o -perm -u+x \))
+  [ $bad = 0 ] || fail "libraries unresolved with the system's Qt hidden"
+  log "ok: size, layout, desktop file, licences, libraries"
+}
+
+fuse_run() {
+  log "run 1: FUSE mount, fresh data dir"
+  [ ! -e "$DATA" ] || fail "data dir exists before the first run"
+  start_app fuse
+  check_online /tmp/.mount_
+  curl -sS --fail -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d '{"title":"written through the AppImage"}' "$URL/api/todos" || fail "POST /api/todos failed"
+  grep -q 'written through the AppImage' <<<"$(curl -sS -H "Authorization: Bearer $TOKEN" "$URL/api/todos")" \
+    || fail "the POSTed todo is not listed"
+  kill_and_check
+  wait_for "the FUSE mount to go away after SIGKILL" no_fuse_mount
+  log "ok: FUSE mode; SIGKILL left no process and no mount"
+}
+
+extract_env_run() {
+  log "run 2: APPIMAGE_EXTRACT_AND_RUN=1, existing data dir"
+  APPIMAGE_EXTRACT_AND_RUN=1 start_app extract-env
+  check_online /tmp/appimage_extracted_
+  grep -q 'written through the AppImage' <<<"$BODY" || fail "run 1's todo is gone after a relaunch"
+  kill_and_check
+  log "ok: extract-and-run (env); SIGKILL of the runtime left no process"
+}
+
+extract_arg_run() {
+  local status=0
+  log "run 3: --appimage-extract-and-run, SIGTERM to the host"
+  start_app extract-arg --appimage-extract-and-run
+  check_online /tmp/appimage_extracted_
+  kill -TERM "$HOST_PID"
+  wait "$APP_PID" || status=$?
+  [ $status = 0 ] || fail "exit status $status after SIGTERM, want 0"
+  wait_for "the backend to stop with the host" none_named qmlbridge-backend
+  log "ok: extract-and-run (argument); SIGTERM closed the app and its backend"
+}
+
+main() {
+  [ ! -s /usr/lib/x86_64-linux-gnu/libQt6Core.so.6 ] || fail "the system's Qt is not hidden"
+  HOME_DIR=$WORK/home
+  DATA=$HOME_DIR/.local/share/$ORG/$APP
+  mkdir -p "$HOME_DIR/run"
+  chmod 0700 "$HOME_DIR/run"
+  static_checks
+  fuse_run
+  extract_env_run
+  extract_arg_run
+  log "PASS"
+}
+
+main
