@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: deps build run test lint fmt bench appimage screenshots clean
+.PHONY: deps build run test lint fmt bench appimage appimage-test screenshots clean
 
 deps:
 	scripts/install-deps.sh build test
@@ -28,6 +28,13 @@ fmt:
 bench: deps
 	scripts/install-deps.sh bench
 	scripts/bench.sh
+
+appimage: deps
+	scripts/install-deps.sh appimage
+	packaging/build-appimage.sh
+
+appimage-test: appimage
+	packaging/test-appimage.sh
 
 clean:
 	$(CARGO) clean

@@ -14,7 +14,7 @@ build=(pkg-config g++ make python3
        qml6-module-qtquick-templates qml6-module-qtqml-workerscript)
 test=(qml6-module-qttest xvfb xauth chromium procps psmisc)
 bench=(wrk)
-appimage=(squashfs-tools patchelf desktop-file-utils file qt6-wayland)
+appimage=(squashfs-tools patchelf desktop-file-utils file qt6-wayland libfuse2 curl xvfb x11-utils)
 screenshots=(imagemagick xvfb xauth)
 
 groups=("$@")
