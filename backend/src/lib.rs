@@ -6,5 +6,6 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod hub;
 pub mod publish;
 pub mod secret;

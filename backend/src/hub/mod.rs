@@ -1,0 +1,214 @@
+//! The Mercure hub (issue 4): `/.well-known/mercure`, conformant to the Mercure protocol
+//! (dunglas/mercure v0.24.2, `spec/mercure.md`). Built from [`MercureConfig`], served by
+//! [`Hub::router`], fed by the REST API through [`Publisher`] (`docs/contract.md` §8).
+//!
+//! - [`subscribe`]: `GET`, the SSE stream; [`publish`]: `POST`; [`subscriptions`]: the Active
+//!   Subscriptions events and API.
+//! - [`registry`]: subscribers, history and dispatch; [`selector`]/[`template`]: topic matching;
+//!   [`auth`]: JWTs; [`update`]: SSE frames; [`cors`]: `cors_origins`.
+
+pub mod auth;
+pub mod cors;
+pub mod publish;
+pub mod registry;
+pub mod selector;
+pub mod subscribe;
+pub mod subscriptions;
+pub mod template;
+pub mod update;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+
+use crate::config::mercure::MercureConfig;
+use crate::publish::{Publisher, TodoEvent};
+use auth::Verifier;
+use registry::{Registry, Subscriber};
+use selector::SelectorStore;
+use update::{Draft, Update};
+
+/// The hub's URL path (spec: "Discovery").
+pub const PATH: &str = "/.well-known/mercure";
+
+/// Why a hub cannot be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `publisher_jwt`/`subscriber_jwt` names an algorithm other than HS256/HS384/HS512.
+    #[error("mercure {directive}: unsupported JWT algorithm {alg:?} (HS256, HS384 or HS512)")]
+    UnsupportedAlgorithm {
+        directive: &'static str,
+        alg: String,
+    },
+}
+
+/// The hub. Cheap to clone: every clone is the same hub.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: MercureConfig,
+    registry: Registry,
+    selectors: SelectorStore,
+    publisher: Option<Verifier>,
+    subscriber: Option<Verifier>,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("subscribers", &self.inner.registry.len())
+            .finish()
+    }
+}
+
+impl Hub {
+    /// Builds the hub; fails only on an unsupported JWT algorithm.
+    pub fn new(config: &MercureConfig) -> Result<Self, Error> {
+        let verifier = |key: &Option<crate::config::mercure::JwtKey>, directive| match key {
+            None => Ok(None),
+            Some(k) => Verifier::new(k)
+                .map(Some)
+                .ok_or_else(|| Error::UnsupportedAlgorithm {
+                    directive,
+                    alg: k.alg.clone(),
+                }),
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                publisher: verifier(&config.publisher_jwt, "publisher_jwt")?,
+                subscriber: verifier(&config.subscriber_jwt, "subscriber_jwt")?,
+                registry: Registry::new(config.history_size, config.subscriber_queue),
+                selectors: SelectorStore::default(),
+                config: config.clone(),
+            }),
+        })
+    }
+
+    /// The hub's routes: `GET`/`POST` (and CORS `OPTIONS`) on [`PATH`], and the subscription
+    /// API under `PATH/subscriptions` when `subscriptions` is on. Merge it into the app router
+    /// after the app's own `with_state`.
+    pub fn router(&self) -> Router {
+        let subs = format!("{PATH}/subscriptions");
+        let router = Router::new()
+            .route(PATH, get(subscribe::handler).post(publish::handler))
+            .route(&subs, get(subscriptions::handler))
+            .route(&format!("{subs}/{{topic}}"), get(subscriptions::handler))
+            .route(
+                &format!("{subs}/{{topic}}/{{subscriber}}"),
+                get(subscriptions::handler),
+            )
+            .with_state(self.clone());
+        match cors::layer(&self.inner.config) {
+            Some(layer) => router.layer(layer),
+            None => router,
+        }
+    }
+
+    /// Publishes an update and returns its id. Never waits on a subscriber.
+    pub fn publish(&self, draft: Draft) -> String {
+        let update = Arc::new(Update::new(draft));
+        let id = update.id.clone();
+        self.dispatch(update);
+        id
+    }
+
+    /// Dispatches, then announces the end of every subscription dropped for overflow (which may
+    /// drop more; each subscriber leaves once, so this ends).
+    fn dispatch(&self, update: Arc<Update>) {
+        let mut pending = vec![update];
+        while let Some(update) = pending.pop() {
+            for gone in self.inner.registry.dispatch(update) {
+                tracing::debug!(target: "qmlbridge_backend::hub", subscriber = %gone.iri, "slow subscriber disconnected");
+                pending.extend(subscriptions::events(self, &gone, false));
+            }
+        }
+    }
+
+    /// Ends every SSE stream and refuses new ones: call on SIGTERM (`docs/contract.md` §5).
+    pub fn shutdown(&self) {
+        self.inner.registry.close();
+    }
+
+    /// How many subscribers are connected.
+    pub fn subscriber_count(&self) -> usize {
+        self.inner.registry.len()
+    }
+
+    /// Called when a stream ends for any reason.
+    fn unsubscribed(&self, key: u64) {
+        if let Some(subscriber) = self.inner.registry.unsubscribe(key) {
+            for event in subscriptions::events(self, &subscriber, false) {
+                self.dispatch(event);
+            }
+        }
+    }
+
+    fn config(&self) -> &MercureConfig {
+        &self.inner.config
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    fn selectors(&self) -> &SelectorStore {
+        &self.inner.selectors
+    }
+
+    fn subscriber_verifier(&self) -> Option<&Verifier> {
+        self.inner.subscriber.as_ref()
+    }
+
+    fn publisher_verifier(&self) -> Option<&Verifier> {
+        self.inner.publisher.as_ref()
+    }
+}
+
+/// The topics of a todo change (`docs/contract.md` §8): canonical first, then the collection.
+pub fn todo_topics(id: i64) -> Vec<String> {
+    vec![format!("/api/todos/{id}"), "/api/todos".to_owned()]
+}
+
+impl Publisher for Hub {
+    fn publish(&self, event: TodoEvent) {
+        let (id, data) = match &event {
+            TodoEvent::Created(todo) | TodoEvent::Updated(todo) => {
+                (todo.id, serde_json::to_string(todo).unwrap_or_default())
+            }
+            TodoEvent::Deleted { id } => (
+                *id,
+                serde_json::json!({ "id": id, "deleted": true }).to_string(),
+            ),
+        };
+        Hub::publish(
+            self,
+            Draft {
+                topics: todo_topics(id),
+                data,
+                ..Draft::default()
+            },
+        );
+    }
+}
+
+/// Lets `subscriptions::events` build subscriber records without exposing the registry type.
+fn subscriber_record(
+    hub: &Hub,
+    iri: Arc<str>,
+    topics: &[String],
+    claims: Option<&auth::MercureClaim>,
+) -> Subscriber {
+    Subscriber {
+        iri,
+        topics: hub.selectors().get_all(topics),
+        allowed: claims.map(|c| {
+            hub.selectors()
+                .get_all(c.subscribe.as_deref().unwrap_or_default())
+        }),
+        payload: claims.and_then(|c| c.payload.clone()),
+    }
+}

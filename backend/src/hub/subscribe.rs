@@ -1,0 +1,241 @@
+//! `GET /.well-known/mercure`: the subscription stream (spec: "Subscription", "Reconciliation").
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::{Bytes, BytesMut};
+use futures_util::stream;
+use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+
+use super::Hub;
+use super::auth::{self, Claims};
+use super::registry::Inbox;
+use super::update::{HEARTBEAT, OPEN_COMMENT, new_id};
+
+/// Parses a query string into its (decoded) pairs, keeping repeats (`topic` is repeated).
+pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub(super) fn status(code: StatusCode, text: &'static str) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
+}
+
+pub(super) fn denied(d: auth::Denied) -> Response {
+    match d {
+        auth::Denied::Unauthorized => status(StatusCode::UNAUTHORIZED, "Unauthorized\n"),
+        auth::Denied::Origin => status(StatusCode::FORBIDDEN, "Origin not allowed\n"),
+    }
+}
+
+/// The subscribe handler.
+pub async fn handler(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let query = query_pairs(raw.as_deref());
+    let claims = match auth::authorize(
+        hub.subscriber_verifier(),
+        &Method::GET,
+        &headers,
+        &query,
+        &[],
+    ) {
+        Ok(Some(claims)) => Some(claims),
+        Ok(None) if hub.config().anonymous => None,
+        Ok(None) => return denied(auth::Denied::Unauthorized),
+        Err(d) => return denied(d),
+    };
+    let topics: Vec<String> = query
+        .iter()
+        .filter(|(k, _)| k == "topic")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if topics.is_empty() {
+        return status(StatusCode::BAD_REQUEST, "Missing \"topic\" parameter\n");
+    }
+    // The header wins over the query parameter (spec: "Reconciliation"); an empty value is no
+    // value, as in the Mercure.rocks hub.
+    let last_event_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .or_else(|| {
+            query
+                .iter()
+                .find(|(k, v)| k == "lastEventID" && !v.is_empty())
+                .map(|(_, v)| v.clone())
+        });
+
+    let mercure = claims.as_ref().map(Claims::mercure);
+    let subscriber = Arc::new(super::subscriber_record(
+        &hub,
+        new_id().into(),
+        &topics,
+        mercure.as_ref(),
+    ));
+    let Some((inbox, replay)) = hub
+        .registry()
+        .subscribe(Arc::clone(&subscriber), last_event_id.as_deref())
+    else {
+        return status(StatusCode::SERVICE_UNAVAILABLE, "Shutting down\n");
+    };
+    tracing::debug!(target: "qmlbridge_backend::hub", subscriber = %subscriber.iri, topics = topics.len(), "subscribed");
+    let guard = Guard {
+        hub: hub.clone(),
+        key: inbox.key,
+    };
+    for event in super::subscriptions::events(&hub, &subscriber, true) {
+        hub.dispatch(event);
+    }
+
+    let mut first = BytesMut::from(OPEN_COMMENT);
+    for frame in replay.frames {
+        first.extend_from_slice(&frame);
+    }
+    let deadline = deadline(
+        claims.as_ref().and_then(|c| c.exp),
+        hub.config().write_timeout,
+    );
+    let heartbeat = hub.config().heartbeat;
+    let state = Stream {
+        first: Some(first.freeze()),
+        inbox,
+        heartbeat: (!heartbeat.is_zero()).then(|| {
+            let mut i = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+            i.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            i
+        }),
+        deadline: deadline.map(|d| Box::pin(tokio::time::sleep(d))),
+        _guard: guard,
+    };
+
+    let mut response = Response::new(Body::from_stream(stream::unfold(state, Stream::next)));
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache, no-store, must-revalidate, max-age=0"),
+    );
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    if let Some(id) = replay
+        .last_event_id
+        .and_then(|id| HeaderValue::from_str(&id).ok())
+    {
+        h.insert("last-event-id", id);
+    }
+    response
+}
+
+/// When the stream must end: the token's `exp` (spec: "Subscribers") or `write_timeout`,
+/// whichever comes first.
+fn deadline(exp: Option<u64>, write_timeout: Option<Duration>) -> Option<Duration> {
+    let until_exp = exp.map(|exp| {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Duration::from_secs(exp).saturating_sub(now)
+    });
+    match (until_exp, write_timeout.filter(|d| !d.is_zero())) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Unregisters the subscriber when its stream is dropped (client gone, deadline, overflow,
+/// shutdown) and announces the end of its subscriptions.
+struct Guard {
+    hub: Hub,
+    key: u64,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.hub.unsubscribed(self.key);
+    }
+}
+
+/// The state of one subscriber's body stream.
+struct Stream {
+    first: Option<Bytes>,
+    inbox: Inbox,
+    heartbeat: Option<Interval>,
+    deadline: Option<std::pin::Pin<Box<Sleep>>>,
+    _guard: Guard,
+}
+
+impl Stream {
+    /// The next chunk: queued frames (several at once when they piled up), a heartbeat, or the
+    /// end of the stream.
+    async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
+        if let Some(first) = self.first.take() {
+            return Some((Ok(first), self));
+        }
+        let Self {
+            inbox,
+            heartbeat,
+            deadline,
+            ..
+        } = &mut self;
+        let heartbeat = async {
+            match heartbeat.as_mut() {
+                Some(i) => {
+                    i.tick().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let deadline = async {
+            match deadline.as_mut() {
+                Some(d) => d.await,
+                None => std::future::pending().await,
+            }
+        };
+        let chunk = tokio::select! {
+            biased;
+            _ = &mut inbox.kill => None,
+            () = deadline => None,
+            frame = inbox.queue.recv() => frame.map(Some),
+            () = heartbeat => Some(None),
+        }?;
+        let chunk = match chunk {
+            None => Bytes::from_static(HEARTBEAT),
+            Some(frame) => self.batch(frame),
+        };
+        Some((Ok(chunk), self))
+    }
+
+    /// Joins frames already waiting behind `frame` into one write.
+    fn batch(&mut self, frame: Bytes) -> Bytes {
+        let Ok(next) = self.inbox.queue.try_recv() else {
+            return frame;
+        };
+        let mut buf = BytesMut::with_capacity(frame.len() * 4);
+        buf.extend_from_slice(&frame);
+        buf.extend_from_slice(&next);
+        for _ in 0..62 {
+            match self.inbox.queue.try_recv() {
+                Ok(more) => buf.extend_from_slice(&more),
+                Err(_) => break,
+            }
+        }
+        buf.freeze()
+    }
+}
