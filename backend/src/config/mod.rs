@@ -1,3 +1,77 @@
-//! The backend's configuration, read from a Caddyfile (`docs/contract.md`).
+//! The backend's configuration, read from a Caddyfile (`docs/contract.md`): the lexer
+//! ([`lexer`]: tokens, quotes, placeholders), the tree ([`tree`]: blocks and directives) and the
+//! directives we honour ([`site`]). [`Config::load`] runs all three.
 
+pub mod lexer;
 pub mod mercure;
+mod mercure_block;
+pub mod site;
+pub mod tree;
+pub mod units;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+pub use site::{Config, Encoding, HeaderOp, SiteAddress};
+
+/// The text of a Caddyfile and the name its errors start with (`NAME:LINE: ...`).
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// A source named `name` (what error messages print) holding `text`.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// A configuration error at `line` of this file.
+    pub fn error(&self, line: usize, message: impl std::fmt::Display) -> Error {
+        Error::Caddyfile(format!("{}:{line}: {message}", self.name))
+    }
+}
+
+/// Where `serve` reads its Caddyfile: `--config`, else `$BRIDGE_CADDYFILE`, else `./Caddyfile`.
+pub fn locate(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    match flag {
+        Some(path) => path.to_path_buf(),
+        None => env("BRIDGE_CADDYFILE")
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| PathBuf::from("Caddyfile"), PathBuf::from),
+    }
+}
+
+impl Config {
+    /// Reads and interprets the Caddyfile at `path`, expanding placeholders with `env`.
+    ///
+    /// Error messages name the file as `Caddyfile` when that is its file name (the form the
+    /// contract documents), else by its path.
+    pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = match path.file_name().and_then(|n| n.to_str()) {
+            Some("Caddyfile") => "Caddyfile".to_string(),
+            _ => path.display().to_string(),
+        };
+        Config::parse(&SourceFile::new(name, text), env)
+    }
+
+    /// Interprets Caddyfile text.
+    pub fn parse(src: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        let tokens = lexer::tokenize(src, env)?;
+        let tree = tree::parse(src, &tokens)?;
+        site::interpret(src, &tree)
+    }
+}
+
+/// The process environment as a lookup function (what `serve` and `migrate` use).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

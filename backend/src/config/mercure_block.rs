@@ -1,0 +1,111 @@
+//! The `mercure { ... }` directive into a [`MercureConfig`], with the option names of the
+//! Mercure Caddy module (mercure.rocks/docs/hub/config). Options of that module that concern
+//! its own transports or UI are ignored with the file's one warning; unknown ones are errors.
+
+use std::time::Duration;
+
+use super::SourceFile;
+use super::mercure::{JwtKey, MercureConfig};
+use super::tree::Directive;
+use super::units;
+use crate::error::Result;
+use crate::secret::Secret;
+
+/// Options of the Mercure Caddy module that have no meaning for this hub.
+const IGNORED: &[&str] = &[
+    "transport_url",
+    "transport",
+    "ui",
+    "demo",
+    "cookie_name",
+    "protocol_version_compatibility",
+    "topic_selector_cache",
+    "lazy_cleanup",
+];
+
+/// Parses the block of a `mercure` directive; names of ignored options go to `ignored`.
+pub fn parse(src: &SourceFile, d: &Directive, ignored: &mut Vec<String>) -> Result<MercureConfig> {
+    if !d.args.is_empty() {
+        return Err(src.error(d.line, "mercure takes no arguments, only a block"));
+    }
+    let mut config = MercureConfig::default();
+    for sub in d.block.iter().flatten() {
+        let err = |msg: &str| src.error(sub.line, format!("mercure {}: {msg}", sub.name));
+        let args = sub.args.as_slice();
+        match sub.name.as_str() {
+            "publisher_jwt" => {
+                config.publisher_jwt = Some(jwt(args).ok_or_else(|| err(JWT_USAGE))?)
+            }
+            "subscriber_jwt" => {
+                config.subscriber_jwt = Some(jwt(args).ok_or_else(|| err(JWT_USAGE))?);
+            }
+            "anonymous" => config.anonymous = flag(args).ok_or_else(|| err("takes no value"))?,
+            "subscriptions" => {
+                config.subscriptions = flag(args).ok_or_else(|| err("takes no value"))?;
+            }
+            "cors_origins" => {
+                config.cors_origins = list(args).ok_or_else(|| err("needs origins"))?
+            }
+            "publish_origins" => {
+                config.publish_origins = list(args).ok_or_else(|| err("needs origins"))?;
+            }
+            "heartbeat" => config.heartbeat = dur(args).ok_or_else(|| err(DUR_USAGE))?,
+            "write_timeout" => {
+                let d = dur(args).ok_or_else(|| err(DUR_USAGE))?;
+                config.write_timeout = (!d.is_zero()).then_some(d);
+            }
+            "dispatch_timeout" => {
+                config.dispatch_timeout = dur(args).ok_or_else(|| err(DUR_USAGE))?
+            }
+            "history_size" => config.history_size = count(args).ok_or_else(|| err(N_USAGE))?,
+            "subscriber_queue" => {
+                config.subscriber_queue = count(args).ok_or_else(|| err(N_USAGE))?;
+            }
+            name if IGNORED.contains(&name) => {
+                ignored.push(format!("mercure {name} (line {})", sub.line));
+            }
+            name => {
+                return Err(src.error(sub.line, format!("unknown mercure option \"{name}\"")));
+            }
+        }
+    }
+    Ok(config)
+}
+
+const JWT_USAGE: &str = "expected KEY [HS256|HS384|HS512] with a non-empty KEY";
+const DUR_USAGE: &str = "expected one duration such as 15s";
+const N_USAGE: &str = "expected one whole number";
+
+fn jwt(args: &[String]) -> Option<JwtKey> {
+    let (key, alg) = match args {
+        [key] => (key, "HS256"),
+        [key, alg] => (key, alg.as_str()),
+        _ => return None,
+    };
+    (!key.is_empty()).then(|| JwtKey {
+        key: Secret::new(key.as_str()),
+        alg: alg.to_string(),
+    })
+}
+
+fn flag(args: &[String]) -> Option<bool> {
+    args.is_empty().then_some(true)
+}
+
+fn list(args: &[String]) -> Option<Vec<String>> {
+    (!args.is_empty()).then(|| args.to_vec())
+}
+
+fn dur(args: &[String]) -> Option<Duration> {
+    match args {
+        [one] => units::duration(one),
+        _ => None,
+    }
+}
+
+fn count(args: &[String]) -> Option<usize> {
+    match args {
+        [one] => one.parse().ok(),
+        _ => None,
+    }
+}

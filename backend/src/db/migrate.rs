@@ -1,0 +1,157 @@
+//! Versioned SQL migrations, embedded from `backend/migrations/` (issue 2, "Data").
+//!
+//! Each applied migration is recorded in `qmlbridge_migrations` with the SHA-256 of its SQL. A run
+//! takes SQLite's write lock first (`BEGIN IMMEDIATE`), checks every recorded migration against
+//! this binary's, and applies the next pending one in that same transaction; then repeats. So:
+//! a repeated run is a no-op, two concurrent runs serialise on the lock (the second finds nothing
+//! to do), and a tampered or newer database is refused before anything is written.
+
+use rusqlite::{Connection, TransactionBehavior};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// One embedded migration.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+impl Migration {
+    /// The hex SHA-256 of the SQL text: what is recorded and compared.
+    pub fn checksum(&self) -> String {
+        Sha256::digest(self.sql.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The migrations of this binary, in order. A new file in `backend/migrations/` is added here
+/// (a test checks the two agree).
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_create_todos",
+    sql: include_str!("../../migrations/0001_create_todos.sql"),
+}];
+
+/// The bookkeeping table.
+const TABLE: &str = "CREATE TABLE IF NOT EXISTS qmlbridge_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    checksum   TEXT NOT NULL,
+    applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+)";
+
+/// Applies every pending migration; returns the names of those applied (empty: nothing to do).
+pub fn run(conn: &mut Connection) -> Result<Vec<&'static str>> {
+    let mut applied = Vec::new();
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| Error::db("locking the database for migrations", e))?;
+        tx.execute_batch(TABLE)
+            .map_err(|e| Error::db("creating qmlbridge_migrations", e))?;
+        let Some(next) = pending(&tx)? else {
+            tx.commit().map_err(|e| Error::db("committing", e))?;
+            return Ok(applied);
+        };
+        tx.execute_batch(next.sql)
+            .map_err(|e| Error::Migration(format!("{} failed: {e}", next.name)))?;
+        tx.execute(
+            "INSERT INTO qmlbridge_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
+            (next.version, next.name, next.checksum()),
+        )
+        .map_err(|e| Error::db(format!("recording {}", next.name), e))?;
+        tx.commit()
+            .map_err(|e| Error::Migration(format!("{} failed to commit: {e}", next.name)))?;
+        tracing::info!(target: "qmlbridge_backend::migrate", migration = next.name, "applied");
+        applied.push(next.name);
+    }
+}
+
+/// Checks the recorded migrations against [`MIGRATIONS`] and returns the first pending one.
+fn pending(conn: &Connection) -> Result<Option<&'static Migration>> {
+    let mut stmt = conn
+        .prepare("SELECT version, name, checksum FROM qmlbridge_migrations ORDER BY version")
+        .map_err(|e| Error::db("reading qmlbridge_migrations", e))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+        .map_err(|e| Error::db("reading qmlbridge_migrations", e))?;
+    for (version, name, checksum) in &rows {
+        let Some(known) = MIGRATIONS.iter().find(|m| m.version == *version) else {
+            return Err(Error::Migration(format!(
+                "the database has migration {version} ({name}), which this binary does not know: \
+                 it was migrated by a newer qmlbridge-backend"
+            )));
+        };
+        if known.checksum() != *checksum || known.name != name {
+            return Err(Error::Migration(format!(
+                "migration {} was changed after it was applied (checksum mismatch)",
+                known.name
+            )));
+        }
+    }
+    Ok(MIGRATIONS
+        .iter()
+        .find(|m| !rows.iter().any(|(v, _, _)| *v == m.version)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_matches_the_directory() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let names: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{}.sql", m.name))
+            .collect();
+        assert_eq!(files, names);
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1);
+            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
+        }
+    }
+
+    #[test]
+    fn fresh_then_repeat_then_tampered() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(run(&mut conn).unwrap(), ["0001_create_todos"]);
+        assert!(run(&mut conn).unwrap().is_empty());
+        conn.execute("UPDATE qmlbridge_migrations SET checksum = 'x'", [])
+            .unwrap();
+        let err = run(&mut conn).unwrap_err().to_string();
+        assert!(err.contains("0001_create_todos was changed"), "{err}");
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        run(&mut conn).unwrap();
+        conn.execute(
+            "INSERT INTO qmlbridge_migrations (version, name, checksum) VALUES (99, '0099_future', '')",
+            [],
+        )
+        .unwrap();
+        let err = run(&mut conn).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert!(err.to_string().contains("0099_future"), "{err}");
+    }
+}

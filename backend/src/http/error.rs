@@ -1,0 +1,117 @@
+//! `ApiError`: every failure the HTTP layer reports, as `application/problem+json` (RFC 9457)
+//! with a fixed status mapping. A client's mistake is a 4xx; 5xx details go to the log only.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+/// The `Content-Type` of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An error response.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: malformed JSON or query.
+    BadRequest(String),
+    /// 401: missing or wrong bearer token.
+    Unauthorized,
+    /// 404.
+    NotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 413: body over `request_body max_size`.
+    PayloadTooLarge,
+    /// 415: a body that is not `application/json`.
+    UnsupportedMediaType,
+    /// 421: a `Host` that is not ours (DNS-rebinding guard).
+    MisdirectedRequest,
+    /// 422: well-formed JSON with invalid content.
+    Unprocessable(String),
+    /// 503: the database is unusable (details logged).
+    Unavailable(String),
+    /// 500 (details logged).
+    Internal(String),
+}
+
+impl ApiError {
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `detail` member shown to the client.
+    fn detail(&self) -> &str {
+        match self {
+            ApiError::BadRequest(d) | ApiError::Unprocessable(d) => d,
+            ApiError::Unauthorized => "a valid Authorization: Bearer token is required",
+            ApiError::NotFound => "no such resource",
+            ApiError::MethodNotAllowed => "this method is not allowed on this resource",
+            ApiError::PayloadTooLarge => "the request body is over the size limit",
+            ApiError::UnsupportedMediaType => "the request body must be application/json",
+            ApiError::MisdirectedRequest => "this server does not serve that Host",
+            ApiError::Unavailable(_) => "the database is unavailable",
+            ApiError::Internal(_) => "internal error (details are in the server log)",
+        }
+    }
+
+    /// A database failure on the request path: logged, answered 500.
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        ApiError::Internal(format!("{context}: {err}"))
+    }
+}
+
+/// A problem+json response with `status` and `detail`.
+pub fn problem(status: StatusCode, detail: &str) -> Response {
+    let body = serde_json::json!({
+        "type": "about:blank",
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &self {
+            tracing::error!(target: "qmlbridge_backend::http", "{detail}");
+        }
+        let mut resp = problem(self.status(), self.detail());
+        if let ApiError::Unauthorized = self {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ApiError::Unprocessable(rejection.body_text()),
+            _ => ApiError::BadRequest(rejection.body_text()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::BadRequest(rejection.body_text())
+    }
+}

@@ -1,0 +1,147 @@
+//! Request guards: the bearer token on `/api/*` and the `Host` check on everything
+//! (`docs/contract.md` §7).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::header;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::error::ApiError;
+use crate::secret::Secret;
+
+/// The expected bearer token, kept as its SHA-256 so the comparison is constant-time and does
+/// not reveal the token's length either.
+#[derive(Clone)]
+pub struct Bearer(Arc<[u8; 32]>);
+
+impl Bearer {
+    /// Accepts exactly `token`.
+    pub fn new(token: &Secret) -> Self {
+        Bearer(Arc::new(Sha256::digest(token.expose().as_bytes()).into()))
+    }
+
+    /// Whether an `Authorization` header value carries our token.
+    pub fn accepts(&self, header: &[u8]) -> bool {
+        let Some(scheme) = header.get(..7) else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case(b"bearer ") {
+            return false;
+        }
+        let presented: [u8; 32] = Sha256::digest(header[7..].trim_ascii()).into();
+        presented.ct_eq(&*self.0).into()
+    }
+}
+
+/// Middleware: 401 unless the request has our bearer token.
+pub async fn require_bearer(State(bearer): State<Bearer>, req: Request, next: Next) -> Response {
+    let ok = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .is_some_and(|v| bearer.accepts(v.as_bytes()));
+    if ok {
+        next.run(req).await
+    } else {
+        ApiError::Unauthorized.into_response()
+    }
+}
+
+/// The `Host` values we answer to: the served address, `localhost` with or without its port,
+/// and the Caddyfile's host name with the port.
+#[derive(Clone, Debug)]
+pub struct AllowedHosts(Arc<Vec<String>>);
+
+impl AllowedHosts {
+    /// The hosts for a listener on `served` with the Caddyfile host `site_host`.
+    pub fn new(served: SocketAddr, site_host: &str) -> Self {
+        let port = served.port();
+        let mut hosts = vec![
+            format!("localhost:{port}"),
+            "localhost".to_string(),
+            served.to_string(),
+        ];
+        if served.ip().is_unspecified() || served.ip().is_loopback() {
+            hosts.push(format!("127.0.0.1:{port}"));
+            hosts.push(format!("[::1]:{port}"));
+        }
+        let site = if site_host.contains(':') {
+            format!("[{site_host}]:{port}")
+        } else {
+            format!("{site_host}:{port}")
+        };
+        hosts.push(site.to_ascii_lowercase());
+        hosts.sort();
+        hosts.dedup();
+        AllowedHosts(Arc::new(hosts))
+    }
+
+    /// Whether `host` (a `Host` header value) is one of ours.
+    pub fn allows(&self, host: &str) -> bool {
+        self.0.iter().any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
+/// Middleware: 421 for a `Host` that is not ours (a DNS-rebinding page's requests carry the
+/// attacker's host name).
+pub async fn check_host(State(hosts): State<AllowedHosts>, req: Request, next: Next) -> Response {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    if host.is_some_and(|h| hosts.allows(h)) {
+        next.run(req).await
+    } else {
+        ApiError::MisdirectedRequest.into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_needs_the_scheme_and_the_exact_token() {
+        let b = Bearer::new(&Secret::new("s3cret"));
+        assert!(b.accepts(b"Bearer s3cret"));
+        assert!(b.accepts(b"bearer s3cret"));
+        for bad in [
+            &b"Bearer s3cre"[..],
+            b"Bearer s3cret2",
+            b"Basic s3cret",
+            b"s3cret",
+            b"",
+            b"Bearer ",
+        ] {
+            assert!(!b.accepts(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn hosts() {
+        let h = AllowedHosts::new("127.0.0.1:8765".parse().unwrap(), "127.0.0.1");
+        for ok in [
+            "127.0.0.1:8765",
+            "localhost:8765",
+            "localhost",
+            "LOCALHOST:8765",
+            "[::1]:8765",
+        ] {
+            assert!(h.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8765",
+            "127.0.0.1:80",
+            "127.0.0.1",
+            "localhost:1",
+            "",
+        ] {
+            assert!(!h.allows(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The layers the Caddyfile's site directives ask for: `file_server` + `root`, `encode`,
+//! `header`, `log`; and the mapping of bare error responses (a 405 from the router, a 404 from
+//! the file server) to problem+json.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http::HeaderValue;
+use http::header::{self, HeaderName};
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+
+use super::error::{ApiError, problem};
+use crate::config::{Config, Encoding, HeaderOp};
+
+/// The fallback for paths no route takes (404 problem+json).
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Adds the file server (under `root`, never outside it: `ServeDir` refuses `..`) or a 404
+/// fallback.
+pub fn static_files(router: Router, config: &Config) -> Router {
+    match (&config.root, config.file_server) {
+        (Some(root), true) => {
+            if !root.is_dir() {
+                tracing::warn!(target: "qmlbridge_backend::http", root = %root.display(), "file_server root is not a directory");
+            }
+            router.fallback_service(
+                ServeDir::new(Path::new(root)).append_index_html_on_directories(true),
+            )
+        }
+        (None, true) => {
+            tracing::warn!(target: "qmlbridge_backend::http", "file_server without root: serving nothing");
+            router.fallback(not_found)
+        }
+        _ => router.fallback(not_found),
+    }
+}
+
+/// Compression, response headers, the access log and the bare-error mapping.
+pub fn layers(router: Router, config: &Config) -> Router {
+    let mut router = router.layer(middleware::map_response(problem_for_bare_errors));
+    let ops = Arc::new(header_ops(&config.headers));
+    if !ops.is_empty() {
+        router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
+            let ops = ops.clone();
+            async move {
+                let mut resp = next.run(req).await;
+                apply(&ops, resp.headers_mut());
+                resp
+            }
+        }));
+    }
+    if !config.encode.is_empty() {
+        let has = |e| config.encode.contains(&e);
+        let layer = CompressionLayer::new()
+            .gzip(has(Encoding::Gzip))
+            .zstd(has(Encoding::Zstd));
+        router = router.layer(layer);
+    }
+    if config.access_log {
+        router = router.layer(middleware::from_fn(access_log));
+    }
+    router
+}
+
+enum Op {
+    Set(HeaderName, HeaderValue),
+    Add(HeaderName, HeaderValue),
+    Remove(HeaderName),
+}
+
+fn header_ops(ops: &[HeaderOp]) -> Vec<Op> {
+    let parse = |name: &str, value: Option<&str>| {
+        let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
+        let value = value.map(HeaderValue::from_str).transpose().ok()?;
+        Some((name, value))
+    };
+    let mut out = Vec::new();
+    for op in ops {
+        let parsed = match op {
+            HeaderOp::Set(n, v) => {
+                parse(n, Some(v)).map(|(n, v)| Op::Set(n, v.unwrap_or_else(empty)))
+            }
+            HeaderOp::Add(n, v) => {
+                parse(n, Some(v)).map(|(n, v)| Op::Add(n, v.unwrap_or_else(empty)))
+            }
+            HeaderOp::Remove(n) => parse(n, None).map(|(n, _)| Op::Remove(n)),
+        };
+        match parsed {
+            Some(op) => out.push(op),
+            None => {
+                tracing::warn!(target: "qmlbridge_backend::http", ?op, "header: invalid name or value, skipped")
+            }
+        }
+    }
+    out
+}
+
+fn empty() -> HeaderValue {
+    HeaderValue::from_static("")
+}
+
+fn apply(ops: &[Op], headers: &mut http::HeaderMap) {
+    for op in ops {
+        match op {
+            Op::Set(n, v) => {
+                headers.insert(n, v.clone());
+            }
+            Op::Add(n, v) => {
+                headers.append(n, v.clone());
+            }
+            Op::Remove(n) => {
+                headers.remove(n);
+            }
+        }
+    }
+}
+
+/// A 4xx/5xx without a body type (axum's 405, `ServeDir`'s 404) becomes problem+json; the other
+/// headers (`Allow`, ...) are kept.
+async fn problem_for_bare_errors(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    let (mut parts, _) = resp.into_parts();
+    let detail = match status.as_u16() {
+        404 => "no such resource",
+        405 => "this method is not allowed on this resource",
+        _ => status.canonical_reason().unwrap_or("error"),
+    };
+    let fresh = problem(status, detail);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.extend(fresh.headers().clone());
+    let (_, body) = fresh.into_parts();
+    Response::from_parts(parts, body).into_response()
+}
+
+/// `log`: one line per request at info, target `qmlbridge_backend::access`.
+async fn access_log(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let resp = next.run(req).await;
+    tracing::info!(
+        target: "qmlbridge_backend::access",
+        "{method} {path} {} {:.1}ms",
+        resp.status().as_u16(),
+        start.elapsed().as_secs_f64() * 1000.0
+    );
+    resp
+}

@@ -1,0 +1,154 @@
+//! `serve` and `migrate`: the two subcommands, from configuration to a running server
+//! (`docs/contract.md` §1-§5).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, Config};
+use crate::db::{self, Db};
+use crate::error::{Error, Result};
+use crate::http::guard::Bearer;
+use crate::http::{AppState, app};
+use crate::hub::Hub;
+use crate::listen::{self, Origin};
+use crate::publish::{Publisher, TodoEvent};
+use crate::settings::{self, Settings};
+
+/// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+const TARGET: &str = "qmlbridge_backend::serve";
+
+/// `qmlbridge-backend migrate`: applies pending migrations to `DATABASE_URL`.
+pub fn migrate() -> Result<()> {
+    let database = settings::database_from_env(&config::process_env)?;
+    let mut conn = db::open_connection(&database)?;
+    let applied = db::migrate::run(&mut conn)?;
+    let at = db::migrate::MIGRATIONS.last().map_or("none", |m| m.name);
+    tracing::info!(
+        target: "qmlbridge_backend::migrate",
+        "{}: schema at {at} ({} applied now)",
+        db::describe(&database),
+        applied.len()
+    );
+    Ok(())
+}
+
+/// `qmlbridge-backend serve`: reads the Caddyfile at `config_path`, opens (and migrates) the
+/// database, listens, and serves until SIGTERM/SIGINT.
+pub fn serve(config_path: &Path) -> Result<()> {
+    let config = Config::load(config_path, &config::process_env)?;
+    if let Some(warning) = &config.warning {
+        tracing::warn!(target: TARGET, "{warning}");
+    }
+    let settings = Settings::from_env(&config::process_env)?;
+    if settings.dev_token {
+        tracing::warn!(
+            target: TARGET,
+            "BRIDGE_TOKEN is not set: using the documented dev token (BRIDGE_ENV=prod refuses this)"
+        );
+    }
+    let hub = config
+        .mercure
+        .as_ref()
+        .map(Hub::new)
+        .transpose()
+        .map_err(Error::Hub)?;
+    let db = Arc::new(Db::open(&settings.database)?);
+    let (listener, origin) = listen::acquire(&config.address)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(8)
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Listen {
+            context: "starting the runtime".into(),
+            source,
+        })?;
+    let result = runtime.block_on(run(listener, origin, &config, &settings, db, hub));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
+}
+
+async fn run(
+    listener: std::net::TcpListener,
+    origin: Origin,
+    config: &Config,
+    settings: &Settings,
+    db: Arc<Db>,
+    hub: Option<Hub>,
+) -> Result<()> {
+    let io = |context: &str| {
+        let context = context.to_string();
+        move |source| Error::Listen { context, source }
+    };
+    listener
+        .set_nonblocking(true)
+        .map_err(io("setting O_NONBLOCK"))?;
+    let listener =
+        tokio::net::TcpListener::from_std(listener).map_err(io("registering the socket"))?;
+    let served = listener
+        .local_addr()
+        .map_err(io("reading the socket address"))?;
+    // Handlers first, so a SIGTERM right after READY=1 is a graceful stop, not a kill.
+    let mut term = signal(SignalKind::terminate()).map_err(io("SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(io("SIGINT handler"))?;
+
+    let publisher: Arc<dyn Publisher> = match &hub {
+        Some(hub) => Arc::new(hub.clone()),
+        None => Arc::new(NoHub),
+    };
+    let state = AppState::new(db, publisher, Bearer::new(&settings.token));
+    let router = app(state, config, served, hub.as_ref());
+    let stop = CancellationToken::new();
+    let mut server = tokio::spawn(
+        axum::serve(listener, router)
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .into_future(),
+    );
+    let how = match origin {
+        Origin::Inherited => " (inherited fd 3)",
+        Origin::Bound => "",
+    };
+    tracing::info!(target: TARGET, "listening on http://{served}{how}");
+    match listen::notify_ready() {
+        Ok(true) => tracing::debug!(target: TARGET, "sent READY=1"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(target: TARGET, "NOTIFY_SOCKET: cannot send READY=1: {e}"),
+    }
+
+    tokio::select! {
+        _ = term.recv() => tracing::info!(target: TARGET, "SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!(target: TARGET, "SIGINT: shutting down"),
+        ended = &mut server => {
+            let source = match ended {
+                Ok(Ok(())) => std::io::Error::other("the server stopped by itself"),
+                Ok(Err(e)) => e,
+                Err(e) => std::io::Error::other(e.to_string()),
+            };
+            return Err(Error::Listen { context: "serving".into(), source });
+        }
+    }
+    if let Some(hub) = &hub {
+        hub.shutdown();
+    }
+    stop.cancel();
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(_) => tracing::info!(target: TARGET, "stopped"),
+        Err(_) => {
+            tracing::warn!(target: TARGET, "in-flight requests still running after 5 s: stopping anyway")
+        }
+    }
+    Ok(())
+}
+
+/// The publisher when the Caddyfile has no `mercure` block.
+struct NoHub;
+
+impl Publisher for NoHub {
+    fn publish(&self, _event: TodoEvent) {}
+}
