@@ -251,3 +251,14 @@ impl Sse {
         .expect("comments did not arrive within the deadline");
     }
 }
+
+/// Polls `condition` every 10 ms until it holds; panics after [`PATIENCE`].
+pub async fn wait_until(condition: impl Fn() -> bool) {
+    tokio::time::timeout(PATIENCE, async {
+        while !condition() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("condition not reached within the deadline");
+}
