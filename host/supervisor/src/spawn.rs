@@ -96,16 +96,17 @@ impl Child {
     }
 
     /// Waits until the process has exited and been reaped (the group may live on).
+    /// Cancel-safe: it sits in `select!` loops, so the receiver stays in place until it answers.
     pub async fn wait(&mut self) -> ExitStatus {
         if let Some(status) = self.status {
             return status;
         }
-        let rx = self
-            .exit
-            .take()
-            .expect("exit receiver present until reaped");
-        // The waiter thread always sends before it ends; a missing value would mean it panicked.
-        let status = rx.await.unwrap_or(ExitStatus::Signal(libc::SIGKILL));
+        let status = match self.exit.as_mut() {
+            // The waiter thread always sends before it ends; an error would mean it panicked.
+            Some(rx) => rx.await.unwrap_or(ExitStatus::Signal(libc::SIGKILL)),
+            None => ExitStatus::Signal(libc::SIGKILL),
+        };
+        self.exit = None;
         self.status = Some(status);
         status
     }

@@ -1,0 +1,158 @@
+//! Bundled start (issue 3, steps 1-7) with real processes: a backend that is not ours, the
+//! environment and fd 3 the contract promises, the private data dir, and each failing step ending
+//! Offline with an error naming it.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::{fs, thread, time::Duration};
+
+use common::*;
+use qmlbridge_supervisor::{ConnectionState, Mode, Supervisor};
+
+fn offline(s: &qmlbridge_supervisor::Snapshot) -> bool {
+    s.state == ConnectionState::Offline
+}
+
+#[test]
+fn supervises_a_backend_that_is_not_ours() {
+    let layout = Layout::contract();
+    let sup = Supervisor::start(layout.options());
+    let snap = wait_state(&sup, "Online", online);
+    assert_eq!(snap.mode, Mode::Bundled);
+    assert!(snap.url.starts_with("http://127.0.0.1:"), "{}", snap.url);
+    let token = snap.token.clone().expect("a token when Online");
+    assert_eq!(token.expose().len(), 43);
+    assert_eq!(http_get(&snap.url, "/healthz", None).unwrap(), 200);
+    assert_eq!(
+        http_get(&snap.url, "/api/todos", Some(token.expose())).unwrap(),
+        200
+    );
+    assert_eq!(
+        http_get(&snap.url, "/api/todos", Some("wrong")).unwrap(),
+        401
+    );
+    sup.shutdown();
+}
+
+#[test]
+fn the_child_gets_the_contracts_environment_and_fd_3() {
+    let layout = Layout::fake("no_notify");
+    let sup = Supervisor::start(layout.options());
+    let snap = wait_state(&sup, "Online", online);
+    let spawns = layout.spawns();
+    let seen = &spawns[0];
+    let port = snap.url.rsplit(':').next().unwrap();
+    assert_eq!(seen["listen_fds"], "1");
+    assert_eq!(seen["listen_pid"], seen["pid"].to_string());
+    assert_eq!(
+        seen["pgid"], seen["pid"],
+        "the backend leads its own process group"
+    );
+    assert_eq!(seen["port"], port);
+    assert_eq!(seen["env"], "prod");
+    assert_eq!(seen["token"], snap.token.as_ref().unwrap().expose());
+    let key = snap.mercure_subscriber_key.as_ref().unwrap().expose();
+    assert_eq!(seen["mercure"], key);
+    assert_eq!(key.len(), 64);
+    let db = format!(
+        "sqlite://{}",
+        layout.data_dir.join("var/data.sqlite").display()
+    );
+    assert_eq!(seen["database_url"], db.as_str());
+    let backend_dir = layout.exe_dir.join("backend").canonicalize().unwrap();
+    assert_eq!(seen["cwd"], backend_dir.to_str().unwrap());
+    let caddyfile = layout.exe_dir.join("Caddyfile").canonicalize().unwrap();
+    assert_eq!(
+        seen["args"],
+        serde_json::json!(["serve", "--config", caddyfile])
+    );
+    assert!(seen["notify"].as_str().is_some_and(|n| !n.is_empty()));
+    assert_eq!(
+        layout.pids("migrations").len(),
+        1,
+        "one migration before the spawn series"
+    );
+
+    let mode = fs::metadata(&layout.data_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    for sub in ["var", "var/log", "var/cache"] {
+        assert!(layout.data_dir.join(sub).is_dir(), "{sub}");
+    }
+    assert_eq!(snap.data_dir.as_deref(), Some(layout.data_dir.as_path()));
+    sup.shutdown();
+}
+
+#[test]
+fn failing_migration_goes_offline_with_its_stderr_tail() {
+    let layout = Layout::fake("migrate_fail");
+    let sup = Supervisor::start(layout.options());
+    let snap = wait_state(&sup, "Offline", offline);
+    let error = snap.error.unwrap();
+    assert!(error.starts_with("migrate: "), "{error}");
+    assert!(error.contains("0003_todos refused"), "{error}");
+    assert!(
+        layout.spawns().is_empty(),
+        "no serve after a failed migration"
+    );
+    sup.shutdown();
+}
+
+#[test]
+fn migration_timeout_kills_the_migrator_and_its_group() {
+    let layout = Layout::fake("migrate_hang");
+    let mut opts = layout.options();
+    opts.migrate_timeout = Duration::from_secs(3);
+    let sup = Supervisor::start(opts);
+    wait_until("the migrator started a grandchild", || {
+        !layout.pids("migrate_grandchildren").is_empty()
+    });
+    let migrator = layout.pids("migrations")[0];
+    let grandchild = layout.pids("migrate_grandchildren")[0];
+    let snap = wait_state(&sup, "Offline", offline);
+    let error = snap.error.unwrap();
+    assert!(error.contains("did not finish within 3s"), "{error}");
+    wait_until("migrator and grandchild gone", || {
+        !alive(migrator) && !alive(grandchild)
+    });
+    sup.shutdown();
+}
+
+#[test]
+fn missing_backend_lists_every_path_tried() {
+    let layout = Layout::empty();
+    let sup = Supervisor::start(layout.options());
+    let snap = wait_state(&sup, "Offline", offline);
+    let error = snap.error.unwrap();
+    assert!(
+        error.starts_with("paths: backend binary not found; tried "),
+        "{error}"
+    );
+    for tried in [
+        layout.exe_dir.join("bin/qmlbridge-backend"),
+        layout.exe_dir.join("../share/todo/bin/qmlbridge-backend"),
+        layout
+            .exe_dir
+            .join("../usr/share/todo/bin/qmlbridge-backend"),
+    ] {
+        assert!(error.contains(&tried.display().to_string()), "{error}");
+    }
+    sup.shutdown();
+}
+
+#[test]
+fn configuration_error_exit_is_not_restarted() {
+    let layout = Layout::fake("exit_code=78");
+    let sup = Supervisor::start(layout.options());
+    let snap = wait_state(&sup, "Offline", offline);
+    let error = snap.error.unwrap();
+    assert!(error.contains("exited with code 78"), "{error}");
+    assert!(error.contains("fake: configuration error"), "{error}");
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        layout.spawns().len(),
+        1,
+        "restarting cannot help a configuration error"
+    );
+    sup.shutdown();
+}
