@@ -247,3 +247,31 @@ fn no_refused_connection_while_the_child_is_killed_and_respawned() {
     );
     sup.shutdown();
 }
+
+#[test]
+fn unhealthy_child_past_the_threshold_is_killed_and_counted() {
+    let layout = Layout::fake("unhealthy_after_ms=1000");
+    let mut opts = layout.options();
+    opts.offline_threshold = Duration::from_secs(1);
+    let sup = Supervisor::start(opts);
+    let events = Recorder::start(&sup);
+    wait_state(&sup, "Online", online);
+    let first = loop {
+        if let Some(&pid) = events.child_pids().first() {
+            break pid;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    wait_state(&sup, "Reconnecting on failing probes", |s| {
+        s.state == ConnectionState::Reconnecting
+            && s.error.as_deref().is_some_and(|e| e.contains("503"))
+    });
+    // Every child turns unhealthy, so each is killed in turn and the budget runs out.
+    let snap = wait_state(&sup, "Offline", offline);
+    let error = snap.error.unwrap();
+    assert!(error.starts_with("backend exited 6 times"), "{error}");
+    assert!(error.contains("unhealthy for 1s"), "{error}");
+    assert!(!alive(first as i32), "the unhealthy child was killed");
+    assert_eq!(events.child_pids().len(), 6);
+    sup.shutdown();
+}
