@@ -75,3 +75,6 @@ impl Config {
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
+
+#[cfg(test)]
+mod tests;

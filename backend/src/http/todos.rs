@@ -81,9 +81,9 @@ async fn show(
 
 async fn create(
     State(state): State<AppState>,
-    body: Result<Json<CreateTodo>, JsonRejection>,
+    body: Result<Json<JsonObject>, JsonRejection>,
 ) -> Result<Response, ApiError> {
-    let Json(input) = body?;
+    let input: CreateTodo = from_object(body)?;
     validate_title(&input.title)?;
     let todo = state
         .write(move |conn| todos::create(conn, &input.title, input.done))
@@ -102,10 +102,10 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    body: Result<Json<UpdateTodo>, JsonRejection>,
+    body: Result<Json<JsonObject>, JsonRejection>,
 ) -> Result<Json<Todo>, ApiError> {
     let id = parse_id(&id)?;
-    let Json(input) = body?;
+    let input: UpdateTodo = from_object(body)?;
     if let Some(title) = &input.title {
         validate_title(title)?;
     }
@@ -127,6 +127,17 @@ async fn delete(
     }
     state.changed(TodoEvent::Deleted { id });
     Ok(StatusCode::NO_CONTENT)
+}
+
+type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// A request body: a JSON object (serde would also take an array for a struct), then its fields.
+fn from_object<T: serde::de::DeserializeOwned>(
+    body: Result<Json<JsonObject>, JsonRejection>,
+) -> Result<T, ApiError> {
+    let Json(object) = body?;
+    serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| ApiError::Unprocessable(format!("invalid request body: {e}")))
 }
 
 /// An id that is not a positive integer names no todo: 404.

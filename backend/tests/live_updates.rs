@@ -1,0 +1,54 @@
+//! The hub mounted in `serve`: a todo change made through the REST API reaches a Mercure
+//! subscriber, and SIGTERM ends the open SSE stream so the process exits 0
+//! (`docs/contract.md` §5, §8).
+
+mod support;
+
+use std::io::{Read, Write};
+
+use nix::sys::signal::Signal;
+use support::{Workdir, connect};
+
+/// Reads from `stream` until `needle` appears in what was read; returns all of it.
+fn read_until(stream: &mut std::net::TcpStream, seen: &mut String, needle: &str) {
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        let n = stream.read(&mut buf).expect("read SSE");
+        assert!(n > 0, "stream ended before {needle:?}: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
+#[test]
+fn rest_changes_reach_subscribers_and_sigterm_ends_streams() {
+    let w = Workdir::new(); // its Caddyfile allows anonymous subscribers
+    let mut server = w.serve();
+    let mut sse = connect(server.addr);
+    let req = format!(
+        "GET /.well-known/mercure?topic=/api/todos HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        server.addr
+    );
+    sse.write_all(req.as_bytes()).unwrap();
+    let mut seen = String::new();
+    read_until(&mut sse, &mut seen, "\r\n\r\n");
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+
+    let created = server.api("POST", "/api/todos", Some(r#"{"title":"seen live"}"#));
+    assert_eq!(created.status, 201, "{}", created.body);
+    read_until(&mut sse, &mut seen, "seen live");
+    let id = created.json()["id"].as_i64().unwrap();
+    assert_eq!(
+        server
+            .api("DELETE", &format!("/api/todos/{id}"), None)
+            .status,
+        204
+    );
+    read_until(&mut sse, &mut seen, "\"deleted\":true");
+
+    server.signal(Signal::SIGTERM);
+    let mut rest = Vec::new();
+    sse.set_read_timeout(Some(support::PATIENCE)).unwrap();
+    sse.read_to_end(&mut rest)
+        .expect("the stream ends (EOF), not a timeout");
+    assert_eq!(server.wait().code(), Some(0), "{}", server.log());
+}
