@@ -50,7 +50,9 @@ impl Cli {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         Cli {
@@ -86,8 +88,15 @@ impl Cli {
     }
 
     fn last_state(&self) -> String {
-        let states: Vec<Value> = self.json().into_iter().filter(|v| v["event"] == "state").collect();
-        states.last().map(|v| v["state"].as_str().unwrap().to_string()).unwrap_or_default()
+        let states: Vec<Value> = self
+            .json()
+            .into_iter()
+            .filter(|v| v["event"] == "state")
+            .collect();
+        states
+            .last()
+            .map(|v| v["state"].as_str().unwrap().to_string())
+            .unwrap_or_default()
     }
 
     fn child_pids(&self) -> Vec<i32> {
@@ -125,12 +134,17 @@ fn host_sigkill_leaves_no_process() {
     let layout = Layout::fake("ignore_term,grandchild");
     let mut cli = Cli::start(&layout, &[], &[]);
     cli.wait_state("Online");
-    wait_until("grandchild recorded", || !layout.pids("grandchildren").is_empty());
+    wait_until("grandchild recorded", || {
+        !layout.pids("grandchildren").is_empty()
+    });
     let backend = cli.child_pids()[0];
     let grandchild = layout.pids("grandchildren")[0];
     let marker = layout.tmp.path().to_str().unwrap().to_string();
     assert!(alive(backend) && alive(grandchild));
-    assert!(processes_mentioning(&marker).contains(&grandchild), "the /proc check sees it");
+    assert!(
+        processes_mentioning(&marker).contains(&grandchild),
+        "the /proc check sees it"
+    );
 
     cli.signal(libc::SIGKILL);
     cli.wait_exit();
@@ -149,15 +163,30 @@ fn sigterm_stops_gracefully_and_exits_0() {
     let mut cli = Cli::start(&layout, &[], &[]);
     let online = cli.wait_state("Online");
     assert_eq!(online["mode"], "Bundled");
-    assert!(online["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
-    wait_until("grandchild recorded", || !layout.pids("grandchildren").is_empty());
+    assert!(
+        online["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    wait_until("grandchild recorded", || {
+        !layout.pids("grandchildren").is_empty()
+    });
     let backend = cli.child_pids()[0];
     cli.signal(libc::SIGTERM);
     let status = cli.wait_exit();
-    assert_eq!(status.code(), Some(0), "stderr: {}", cli.stderr.lock().unwrap());
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "stderr: {}",
+        cli.stderr.lock().unwrap()
+    );
     assert!(!alive(backend));
     assert!(!alive(layout.pids("grandchildren")[0]));
-    assert!(layout.backend_log().contains("fake: stopped"), "the backend stopped on SIGTERM");
+    assert!(
+        layout.backend_log().contains("fake: stopped"),
+        "the backend stopped on SIGTERM"
+    );
     assert_eq!(cli.last_state(), "Offline");
 }
 
@@ -177,7 +206,12 @@ fn json_lines_and_no_secret_in_any_output_or_log() {
     );
     let json = cli.json();
     assert_eq!(json.iter().filter(|v| v["event"] == "child").count(), 3);
-    assert_eq!(json.iter().filter(|v| v["event"] == "token_rotated").count(), 2);
+    assert_eq!(
+        json.iter()
+            .filter(|v| v["event"] == "token_rotated")
+            .count(),
+        2
+    );
     for v in &json {
         if v["event"] != "child" {
             assert_eq!(v["token"], Value::Null, "{v}");
@@ -195,10 +229,19 @@ fn json_lines_and_no_secret_in_any_output_or_log() {
     secrets.push(spawns[0]["mercure"].as_str().unwrap().to_string());
     let stderr = cli.stderr.lock().unwrap().clone();
     let log = layout.backend_log();
-    assert!(log.contains("fake: crash at start"), "backend.log holds the backend's output");
-    assert!(stderr.contains("fake: crash at start"), "re-emitted under target `backend`");
+    assert!(
+        log.contains("fake: crash at start"),
+        "backend.log holds the backend's output"
+    );
+    assert!(
+        stderr.contains("fake: crash at start"),
+        "re-emitted under target `backend`"
+    );
     for secret in &secrets {
-        assert!(!lines.join("\n").contains(secret.as_str()), "secret on stdout");
+        assert!(
+            !lines.join("\n").contains(secret.as_str()),
+            "secret on stdout"
+        );
         assert!(!stderr.contains(secret.as_str()), "secret on stderr");
         assert!(!log.contains(secret.as_str()), "secret in backend.log");
     }
@@ -262,7 +305,9 @@ fn dev_mode_probes_reconnecting_then_offline_at_the_threshold() {
     assert!(error.contains("/healthz failing for 2s"), "{error}");
 
     let mut server = dev_server(port);
-    wait_until("Online again after the server came back", || cli.last_state() == "Online");
+    wait_until("Online again after the server came back", || {
+        cli.last_state() == "Online"
+    });
     assert!(cli.child_pids().is_empty(), "Dev mode never spawns");
     assert!(!layout.data_dir.exists(), "Dev mode prepares no data dir");
     server.kill().unwrap();
@@ -276,5 +321,8 @@ fn dev_mode_rejects_a_non_http_url() {
     let offline = cli.wait_state("Offline");
     assert_eq!(offline["mode"], "Dev");
     let error = offline["error"].as_str().unwrap();
-    assert!(error.starts_with("dev mode: BRIDGE_URL must be an http:// or https:// URL"), "{error}");
+    assert!(
+        error.starts_with("dev mode: BRIDGE_URL must be an http:// or https:// URL"),
+        "{error}"
+    );
 }

@@ -79,6 +79,22 @@ impl Layout {
         layout
     }
 
+    /// The real backend, laid out as an install: `bin/qmlbridge-backend`, `backend/` and
+    /// `Caddyfile` are symlinks into this repository and its target dir.
+    pub fn real() -> Layout {
+        let layout = Layout::empty();
+        let repo = repo_root();
+        fs::remove_dir(layout.exe_dir.join("backend")).unwrap();
+        fs::create_dir_all(layout.exe_dir.join("bin")).unwrap();
+        let link = |from: &Path, to: &str| {
+            std::os::unix::fs::symlink(from, layout.exe_dir.join(to)).unwrap()
+        };
+        link(real_backend(), "bin/qmlbridge-backend");
+        link(&repo.join("backend"), "backend");
+        link(&repo.join("Caddyfile"), "Caddyfile");
+        layout
+    }
+
     pub fn empty() -> Layout {
         let tmp = tempfile::tempdir().expect("tempdir");
         let exe_dir = tmp.path().join("opt");
@@ -141,6 +157,47 @@ impl Layout {
         }
         text
     }
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `target/<profile>/qmlbridge-backend`, built by `cargo build -p qmlbridge-backend` (a no-op
+/// when it is fresh), so `cargo test` works on a clean clone.
+pub fn real_backend() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let profile_dir = Path::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
+            .parent()
+            .unwrap();
+        let bin = profile_dir.join("qmlbridge-backend");
+        let target_dir = profile_dir.parent().unwrap();
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .args([
+                "build",
+                "-p",
+                "qmlbridge-backend",
+                "--bin",
+                "qmlbridge-backend",
+            ])
+            .arg("--target-dir")
+            .arg(target_dir)
+            .current_dir(repo_root());
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cargo.arg("--release");
+        }
+        let status = cargo
+            .status()
+            .expect("run cargo build -p qmlbridge-backend");
+        assert!(status.success(), "cargo build -p qmlbridge-backend failed");
+        assert!(bin.exists(), "{} missing after the build", bin.display());
+        bin
+    })
 }
 
 fn read_lines(path: &Path) -> Vec<String> {
@@ -237,27 +294,50 @@ impl Recorder {
 /// `GET path` over a fresh connection; `Ok(status)` or `Err` when the connection failed
 /// (refused, reset before a status line).
 pub fn http_get(url: &str, path: &str, token: Option<&str>) -> std::io::Result<u16> {
+    http(url, "GET", path, token, None).map(|(status, _)| status)
+}
+
+/// One HTTP/1.1 request with `Connection: close`; `(status, body)`.
+pub fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    json: Option<&str>,
+) -> std::io::Result<(u16, String)> {
     let authority = url.trim_start_matches("http://");
     let mut stream = TcpStream::connect(authority)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    let body = json.unwrap_or("");
+    let kind = if json.is_some() {
+        "Content-Type: application/json\r\n"
+    } else {
+        ""
+    };
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\n{auth}{kind}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )?;
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n") {
-        if stream.read(&mut byte)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        head.push(byte[0]);
-    }
-    let line = String::from_utf8_lossy(&head);
-    line.split_whitespace()
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    let status = text
+        .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("bad status line {line:?}")))
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("bad response {text:?}"),
+            )
+        })?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    Ok((status, body))
 }
 
 /// Whether `pid` exists and is not a zombie.
