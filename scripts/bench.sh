@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
+scripts/bench-supervisor.sh
 echo "no benchmarks yet"

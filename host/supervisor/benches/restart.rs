@@ -1,1 +1,199 @@
-fn main() {}
+//! `make bench` (issue 3, "Done when"): with the real release backend and a migrated database,
+//!
+//! - spawn -> Online: from the `Child` event to `Online` (the backend's READY=1 or first 200
+//!   `/healthz`), over `restart()`s; target p50 <= 30 ms;
+//! - kill -9 -> Online: from SIGKILL of the backend to `Online` with its replacement; target
+//!   p50 <= 60 ms;
+//! - refused connections: a client connecting in a loop during all of it; target 0.
+//!
+//! Prints one line per measurement with p50/p95 and the ratio to the target (ratio <= 1 meets
+//! it). Environment: `BENCH_RUNS` (default 50), `QMLBRIDGE_BACKEND` (default
+//! `target/release/qmlbridge-backend`).
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use qmlbridge_supervisor::{ConnectionState, Event, Options, Supervisor};
+
+/// Events with the instant they arrived.
+type Log = Arc<Mutex<Vec<(Instant, Event)>>>;
+
+fn main() {
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let backend = std::env::var_os("QMLBRIDGE_BACKEND")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("target/release/qmlbridge-backend"));
+    assert!(
+        backend.exists(),
+        "{} missing: cargo build --release -p qmlbridge-backend",
+        backend.display()
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let exe_dir = tmp.path().join("opt");
+    std::fs::create_dir_all(exe_dir.join("bin")).unwrap();
+    let link = |from: &Path, to: &str| {
+        std::os::unix::fs::symlink(from.canonicalize().unwrap(), exe_dir.join(to)).unwrap()
+    };
+    link(&backend, "bin/qmlbridge-backend");
+    link(&repo.join("backend"), "backend");
+    link(&repo.join("Caddyfile"), "Caddyfile");
+
+    let mut opts = Options::new("qmlbridge", "bench");
+    opts.exe_dir = Some(exe_dir);
+    opts.data_dir = Some(tmp.path().join("data"));
+    // Each kill below is a first crash (0 ms backoff): the budget resets after this short
+    // healthy period, which the loop waits out.
+    opts.healthy_reset = Duration::from_millis(100);
+    let sup = Supervisor::start(opts);
+    let log = record(&sup);
+    wait_online(&sup, &log, 0);
+    let url = sup.snapshot().url;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let (attempts, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let client = {
+        let (stop, attempts, refused, url) =
+            (stop.clone(), attempts.clone(), refused.clone(), url.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                attempts.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = healthz(&url)
+                    && e.kind() == ErrorKind::ConnectionRefused
+                {
+                    refused.fetch_add(1, Ordering::Relaxed);
+                }
+                // A steady client, not a CPU hog competing with the backend for two cores.
+                thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+
+    let mut spawn_ms = Vec::new();
+    for _ in 0..runs {
+        let seen = log.lock().unwrap().len();
+        sup.restart();
+        let (spawned, _) = wait_for(&log, seen, |e| matches!(e, Event::Child { .. }));
+        let online = wait_online(&sup, &log, seen);
+        spawn_ms.push(ms(online - spawned));
+    }
+
+    let mut kill_ms = Vec::new();
+    for _ in 0..runs {
+        thread::sleep(Duration::from_millis(150)); // past healthy_reset: a first crash
+        let pid = last_child(&log);
+        let seen = log.lock().unwrap().len();
+        let killed = Instant::now();
+        // SAFETY: kill(2) has no memory-safety preconditions.
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        let online = wait_online(&sup, &log, seen);
+        kill_ms.push(ms(online - killed));
+    }
+    stop.store(true, Ordering::Relaxed);
+    client.join().unwrap();
+    sup.shutdown();
+
+    report("supervisor spawn -> Online", &mut spawn_ms, 30.0);
+    report("supervisor kill -9 -> Online", &mut kill_ms, 60.0);
+    let (n, r) = (
+        attempts.load(Ordering::Relaxed),
+        refused.load(Ordering::Relaxed),
+    );
+    println!(
+        "supervisor refused connections during {} restarts: {r} of {n} attempts (target 0) {}",
+        2 * runs,
+        if r == 0 { "ok" } else { "MISSED" }
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn report(name: &str, samples: &mut [f64], target_p50: f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    let (p50, p95) = (at(0.5), at(0.95));
+    println!(
+        "{name}: n={} p50={p50:.1} ms p95={p95:.1} ms target p50<={target_p50} ms ratio={:.2} {}",
+        samples.len(),
+        p50 / target_p50,
+        if p50 <= target_p50 { "ok" } else { "MISSED" }
+    );
+}
+
+fn record(sup: &Supervisor) -> Log {
+    let log: Log = Arc::default();
+    let mut rx = sup.subscribe();
+    let sink = log.clone();
+    thread::spawn(move || {
+        while let Ok(event) = rx.blocking_recv() {
+            sink.lock().unwrap().push((Instant::now(), event));
+        }
+    });
+    log
+}
+
+/// The first event after index `from` matching `pred`, waiting up to 60 s.
+fn wait_for(log: &Log, from: usize, pred: impl Fn(&Event) -> bool) -> (Instant, usize) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        {
+            let events = log.lock().unwrap();
+            if let Some((i, (at, _))) = events
+                .iter()
+                .enumerate()
+                .skip(from)
+                .find(|(_, (_, e))| pred(e))
+            {
+                return (*at, i);
+            }
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for an event");
+        thread::sleep(Duration::from_micros(200));
+    }
+}
+
+fn wait_online(sup: &Supervisor, log: &Log, from: usize) -> Instant {
+    let (at, _) = wait_for(
+        log,
+        from,
+        |e| matches!(e, Event::State(s) if s.state == ConnectionState::Online),
+    );
+    let state = sup.snapshot();
+    assert!(state.error.is_none(), "{:?}", state.error);
+    at
+}
+
+fn last_child(log: &Log) -> u32 {
+    let events = log.lock().unwrap();
+    events
+        .iter()
+        .rev()
+        .find_map(|(_, e)| match e {
+            Event::Child { pid } => Some(*pid),
+            _ => None,
+        })
+        .expect("a child")
+}
+
+fn healthz(url: &str) -> std::io::Result<()> {
+    let authority = url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(authority)?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf)?;
+    Ok(())
+}

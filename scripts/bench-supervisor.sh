@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The supervisor's part of `make bench` (issue 3): spawn -> Online, kill -9 -> Online (p50/p95
+# over BENCH_RUNS, default 50) and refused connections during restarts, with the real release
+# backend. Prints the numbers and the ratio to each target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -p qmlbridge-backend --bin qmlbridge-backend
+QMLBRIDGE_BACKEND="$PWD/target/release/qmlbridge-backend" \
+    cargo bench -p qmlbridge-supervisor --bench restart
