@@ -14,13 +14,15 @@ pub(crate) async fn run(
     cmd: &Command,
     limit: Duration,
     log: &SharedLog,
-    guardian: &mut Guardian,
+    mut guardian: Option<&mut Guardian>,
 ) -> Result<()> {
     let mut proc = process::launch(cmd, log).map_err(|source| Error::Spawn {
         what: format!("{} migrate", cmd.program.display()),
         source,
     })?;
-    guardian.watch(proc.pid() as i32);
+    if let Some(g) = guardian.as_deref_mut() {
+        g.watch(proc.pid() as i32);
+    }
     tracing::info!(target: "qmlbridge::supervisor", pid = proc.pid(), "migrating");
     let outcome = tokio::time::timeout(limit, proc.child.wait()).await;
     let result = match outcome {
@@ -45,6 +47,8 @@ pub(crate) async fn run(
             })
         }
     };
-    guardian.watch(0);
+    if let Some(g) = guardian {
+        g.watch(0);
+    }
     result
 }

@@ -156,3 +156,22 @@ fn configuration_error_exit_is_not_restarted() {
     );
     sup.shutdown();
 }
+
+#[test]
+fn restart_during_migration_starts_over() {
+    let layout = Layout::fake("migrate_hang");
+    let sup = Supervisor::start(layout.options());
+    wait_until("the first migrator runs", || {
+        layout.pids("migrations").len() == 1
+    });
+    let first = layout.pids("migrations")[0];
+    sup.restart();
+    wait_until("a second migration", || {
+        layout.pids("migrations").len() == 2
+    });
+    wait_until("the first migrator killed", || !alive(first));
+    assert_eq!(sup.snapshot().state, ConnectionState::Connecting);
+    sup.shutdown();
+    let second = layout.pids("migrations")[1];
+    wait_until("shutdown kills the running migrator", || !alive(second));
+}

@@ -53,19 +53,14 @@ pub(super) async fn run(ctx: &mut Ctx) {
     let mut kept = Kept::default();
     match Guardian::start() {
         Ok(g) => kept.guardian = Some(g),
-        Err(source) => {
-            let what = "cleanup guardian".to_string();
-            if !ctx.offline(&Error::Spawn { what, source }).await {
-                return;
-            }
-        }
+        // A safety net only (the parent-death signal still reaches the backend): go on without.
+        Err(e) => tracing::warn!(target: "qmlbridge::supervisor", "cleanup guardian: {e}"),
     }
     loop {
         ctx.set_state(ConnectionState::Connecting, None);
         let outcome = match prepare(ctx, &mut kept).await {
             Ok((paths, url)) => serve(ctx, &mut kept, &paths, &url).await,
-            Err(Some(e)) => Outcome::Offline(e),
-            Err(None) => Outcome::Shutdown,
+            Err(outcome) => outcome,
         };
         match outcome {
             Outcome::Restart => continue,
@@ -79,12 +74,25 @@ pub(super) async fn run(ctx: &mut Ctx) {
     }
 }
 
+/// Tells the guardian (when it runs) which group to kill if the host dies; 0 = none.
+fn guard(guardian: &mut Option<Guardian>, pgid: i32) {
+    if let Some(g) = guardian {
+        g.watch(pgid);
+    }
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// Steps 1-5; `Err(None)` = shut down while preparing.
-async fn prepare(ctx: &mut Ctx, kept: &mut Kept) -> Result<(BackendPaths, String), Option<Error>> {
+impl From<Error> for Outcome {
+    fn from(e: Error) -> Outcome {
+        Outcome::Offline(e)
+    }
+}
+
+/// Steps 1-5; `Err` = Offline, or a command that arrived while migrating.
+async fn prepare(ctx: &mut Ctx, kept: &mut Kept) -> Result<(BackendPaths, String), Outcome> {
     let opts = &ctx.opts;
     // 1. data dir and log
     let data_dir = match &opts.data_dir {
@@ -130,19 +138,21 @@ async fn prepare(ctx: &mut Ctx, kept: &mut Kept) -> Result<(BackendPaths, String
         secrets::token()?,
         None,
     );
-    let guardian = kept.guardian.as_mut().expect("guardian started");
     let log = kept.log.as_ref().expect("log opened");
-    tokio::select! {
-        r = migrate::run(&cmd, opts.migrate_timeout, log, guardian) => r?,
-        cmd = ctx.commands.recv() => match cmd {
-            // Dropping the migration kills its group (kill on drop).
-            Some(Command::Restart) => return Err(Some(Error::Migration {
-                program: paths.bin.clone(),
-                status: "interrupted by restart()".into(),
-                stderr: Vec::new(),
-            })),
-            _ => return Err(None),
-        },
+    let interrupted = tokio::select! {
+        r = migrate::run(&cmd, opts.migrate_timeout, log, kept.guardian.as_mut()) => {
+            r?;
+            None
+        }
+        cmd = ctx.commands.recv() => Some(cmd.unwrap_or(Command::Shutdown)),
+    };
+    if let Some(cmd) = interrupted {
+        // Dropping the migration killed its group (kill on drop); the guardian forgets it.
+        guard(&mut kept.guardian, 0);
+        return Err(match cmd {
+            Command::Restart => Outcome::Restart,
+            Command::Shutdown => Outcome::Shutdown,
+        });
     }
     // 5. socket and readiness receiver (kept across restarts)
     if kept.listener.is_none() {
@@ -255,8 +265,7 @@ async fn serve(ctx: &mut Ctx, kept: &mut Kept, paths: &BackendPaths, url: &str) 
                 return Outcome::Offline(Error::Spawn { what, source });
             }
         };
-        let guardian = kept.guardian.as_mut().expect("guardian started");
-        guardian.watch(proc.pid() as i32);
+        guard(&mut kept.guardian, proc.pid() as i32);
         tracing::info!(target: "qmlbridge::supervisor", pid = proc.pid(), "spawned");
         ctx.shared.emit(Event::Child { pid: proc.pid() });
 
@@ -264,7 +273,7 @@ async fn serve(ctx: &mut Ctx, kept: &mut Kept, paths: &BackendPaths, url: &str) 
         let (status, why) = match ended {
             Ended::Command(cmd) => {
                 proc.stop(STOP_GRACE).await;
-                guardian.watch(0);
+                guard(&mut kept.guardian, 0);
                 return match cmd {
                     Command::Restart => Outcome::Restart,
                     Command::Shutdown => Outcome::Shutdown,
@@ -274,7 +283,7 @@ async fn serve(ctx: &mut Ctx, kept: &mut Kept, paths: &BackendPaths, url: &str) 
         };
         proc.kill_leftovers();
         let stderr = proc.stderr_tail().await;
-        guardian.watch(0);
+        guard(&mut kept.guardian, 0);
         tracing::warn!(target: "qmlbridge::supervisor", pid = proc.pid(), "backend {why}");
         match machine.exited(status, StdInstant::now()) {
             AfterExit::Restart(delay) => {
