@@ -4,15 +4,18 @@
 //!   `/healthz`), over `restart()`s; target p50 <= 30 ms;
 //! - kill -9 -> Online: from SIGKILL of the backend to `Online` with its replacement; target
 //!   p50 <= 60 ms;
-//! - refused connections: a client connecting in a loop during all of it; target 0.
+//! - refused connections: a client connecting in a loop during all of it; target 0;
+//! - host SIGKILL -> backend gone: `qmlbridge-supervise` as the host, SIGKILLed once Online,
+//!   until its backend has exited (10 runs); target: every run <= 1 s.
 //!
 //! Prints one line per measurement with p50/p95 and the ratio to the target (ratio <= 1 meets
 //! it). Environment: `BENCH_RUNS` (default 50), `QMLBRIDGE_BACKEND` (default
 //! `target/release/qmlbridge-backend`).
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -101,6 +104,10 @@ fn main() {
     client.join().unwrap();
     sup.shutdown();
 
+    let mut orphan_ms: Vec<f64> = (0..10)
+        .map(|i| host_sigkill_cleanup(tmp.path(), &tmp.path().join(format!("host{i}"))))
+        .collect();
+
     report("supervisor spawn -> Online", &mut spawn_ms, 30.0);
     report("supervisor kill -9 -> Online", &mut kill_ms, 60.0);
     let (n, r) = (
@@ -112,6 +119,63 @@ fn main() {
         2 * runs,
         if r == 0 { "ok" } else { "MISSED" }
     );
+    orphan_ms.sort_by(f64::total_cmp);
+    let worst = orphan_ms.last().copied().unwrap_or_default();
+    println!(
+        "supervisor host SIGKILL -> backend gone: n={} p50={:.1} ms max={worst:.1} ms target max<=1000 ms ratio={:.2} {}",
+        orphan_ms.len(),
+        orphan_ms[orphan_ms.len() / 2],
+        worst / 1000.0,
+        if worst <= 1000.0 { "ok" } else { "MISSED" }
+    );
+}
+
+/// Runs `qmlbridge-supervise` as the host, SIGKILLs it once Online, and times until its backend
+/// is gone (dead or a zombie awaiting its new parent).
+fn host_sigkill_cleanup(root: &Path, data_dir: &Path) -> f64 {
+    let mut host = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
+        .arg("--exe-dir")
+        .arg(root.join("opt"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("BRIDGE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start qmlbridge-supervise");
+    let mut pid = 0;
+    for line in BufReader::new(host.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix(r#"{"event":"child","pid":"#) {
+            pid = rest.trim_end_matches('}').parse().unwrap();
+        }
+        if line.contains(r#""state":"Online""#) {
+            break;
+        }
+    }
+    host.kill().unwrap();
+    let killed = Instant::now();
+    host.wait().unwrap();
+    while process_alive(pid) {
+        assert!(
+            killed.elapsed() < Duration::from_secs(30),
+            "backend {pid} survived its host"
+        );
+        thread::sleep(Duration::from_micros(500));
+    }
+    ms(killed.elapsed())
+}
+
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !matches!(
+            stat.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next()),
+            Some("Z" | "X")
+        ),
+        Err(_) => false,
+    }
 }
 
 fn ms(d: Duration) -> f64 {

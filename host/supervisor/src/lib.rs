@@ -14,6 +14,12 @@
 //! }
 //! ```
 //!
+//! Beyond the API agreed with the host (/work/briefs/supervisor-api.md): [`Options`] also has
+//! `data_dir` (tests and the CLI's `--data-dir`), `log_max_bytes` and `log_keep` (the
+//! `backend.log` rotation, 5 MB x 3); [`Snapshot`] is `PartialEq`; the first
+//! [`Supervisor::subscribe`] receives every event since `start`. Supervision rules and defaults
+//! are in docs/contract.md §9.
+//!
 //! Modules, one responsibility each: [`mode`] (Dev or Bundled), `datadir`, `secrets`, `paths`,
 //! `migrate`, `listener` (fd 3), `notify` (READY=1), `spawn` (fork/exec, the only `unsafe`),
 //! `process` and `logs` (a supervised process and its output), `probe` (`/healthz`), and
