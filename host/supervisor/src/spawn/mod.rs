@@ -17,23 +17,25 @@
 //! ignore SIGTERM; so a [`Guardian`] process (forked once, never exec'd) learns each group's id
 //! through a pipe and, when the pipe reports EOF because the host died (even by SIGKILL), sends
 //! SIGTERM to that group, then SIGKILL 500 ms later.
+//!
+//! Submodules: `exec` (the child's side, between `fork` and `execve`) and `guardian`.
 
-use std::ffi::{CString, OsString};
+mod exec;
+mod guardian;
+
+use std::ffi::OsString;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::{fmt, ptr, thread};
+use std::{fmt, thread};
 
-use libc::c_char;
 use tokio::sync::oneshot;
 
-/// Width reserved for the decimal pid in `LISTEN_PID=` (pid_max is at most 2^22).
-const PID_WIDTH: usize = 20;
-const LISTEN_PID_PREFIX: &[u8] = b"LISTEN_PID=";
+use exec::{ChildFds, exec_child, prepare};
+pub(crate) use guardian::Guardian;
 
 /// What to run.
 pub(crate) struct Command {
@@ -145,95 +147,8 @@ pub(crate) fn group_alive(pgid: i32) -> bool {
     pgid > 0 && unsafe { libc::kill(-pgid, 0) } == 0
 }
 
-/// Everything the child needs, allocated before `fork` so the child never allocates.
-struct Prepared {
-    program: CString,
-    _argv: Vec<CString>,
-    argv_ptrs: Vec<*const c_char>,
-    _envp: Vec<Vec<u8>>,
-    envp_ptrs: Vec<*const c_char>,
-    /// Points at the first digit of the `LISTEN_PID=` entry inside `_envp`.
-    listen_pid: Option<*mut u8>,
-    cwd: CString,
-    parent: libc::pid_t,
-    empty_mask: libc::sigset_t,
-}
-
-fn cstring(bytes: &[u8], what: &str) -> io::Result<CString> {
-    CString::new(bytes).map_err(|_| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{what} contains a NUL byte"),
-        )
-    })
-}
-
-fn prepare(cmd: &Command) -> io::Result<Prepared> {
-    let program = cstring(cmd.program.as_os_str().as_bytes(), "program path")?;
-    let mut argv = vec![program.clone()];
-    for arg in &cmd.args {
-        argv.push(cstring(arg.as_bytes(), "argument")?);
-    }
-    let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-    argv_ptrs.push(ptr::null());
-
-    let mut envp: Vec<Vec<u8>> = Vec::new();
-    for (key, value) in &cmd.env {
-        let key = key.as_bytes();
-        if key.starts_with(b"LISTEN_") || key.contains(&b'=') || key.is_empty() {
-            continue; // socket activation variables are ours alone to set
-        }
-        let mut entry = [key, b"=", value.as_bytes()].concat();
-        if entry.contains(&0) {
-            return Err(cstring(&entry, "environment").unwrap_err());
-        }
-        entry.push(0);
-        envp.push(entry);
-    }
-    let mut listen_index = None;
-    if cmd.listener.is_some() {
-        envp.push(b"LISTEN_FDS=1\0".to_vec());
-        let mut entry = LISTEN_PID_PREFIX.to_vec();
-        entry.extend([b'0'; PID_WIDTH]);
-        entry.push(0);
-        listen_index = Some(envp.len());
-        envp.push(entry);
-    }
-    let mut listen_pid = None;
-    let mut envp_ptrs: Vec<*const c_char> = Vec::with_capacity(envp.len() + 1);
-    for (i, entry) in envp.iter_mut().enumerate() {
-        let p = entry.as_mut_ptr();
-        if Some(i) == listen_index {
-            // SAFETY: the entry is LISTEN_PID_PREFIX + PID_WIDTH digits + NUL, so the offset is
-            // inside the allocation, which lives (unmoved) in `Prepared` until after exec.
-            listen_pid = Some(unsafe { p.add(LISTEN_PID_PREFIX.len()) });
-        }
-        envp_ptrs.push(p as *const c_char);
-    }
-    envp_ptrs.push(ptr::null());
-
-    // SAFETY: sigemptyset initialises the set it is given; zeroed is a valid starting value.
-    let empty_mask = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        set
-    };
-    Ok(Prepared {
-        program,
-        _argv: argv,
-        argv_ptrs,
-        _envp: envp,
-        envp_ptrs,
-        listen_pid,
-        cwd: cstring(cmd.cwd.as_os_str().as_bytes(), "working directory")?,
-        // SAFETY: getpid(2) cannot fail.
-        parent: unsafe { libc::getpid() },
-        empty_mask,
-    })
-}
-
 /// A pipe whose both ends are close-on-exec: `(read, write)`.
-fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+pub(super) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     let mut fds = [0; 2];
     // SAFETY: pipe2 writes two fds into the array on success; we own them from then on.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -333,7 +248,7 @@ fn read_full(fd: &OwnedFd, buf: &mut [u8]) -> usize {
 }
 
 /// Blocks until `pid` exits and reaps it.
-fn reap_now(pid: i32) -> ExitStatus {
+pub(super) fn reap_now(pid: i32) -> ExitStatus {
     let mut status = 0;
     loop {
         // SAFETY: waitpid writes the status into a valid c_int.
@@ -352,205 +267,9 @@ fn reap_now(pid: i32) -> ExitStatus {
     }
 }
 
-struct ChildFds {
-    stdin: RawFd,
-    stdout: RawFd,
-    stderr: RawFd,
-    listener: RawFd,
-    status: RawFd,
-}
-
-/// The forked child: sets up and execs, or reports `(step, errno)` on the status pipe and exits.
-///
-/// # Safety
-/// Call only in the child right after `fork` from a multi-threaded process: every call below is
-/// async-signal-safe (signal-safety(7)) and nothing allocates, locks or unwinds.
-unsafe fn exec_child(p: &Prepared, fds: &ChildFds) -> ! {
-    // SAFETY (whole block): raw syscalls on fds and buffers prepared before fork.
-    unsafe {
-        let fail = |step: u32| -> ! {
-            let errno = *libc::__errno_location();
-            let mut report = [0u8; 8];
-            report[..4].copy_from_slice(&step.to_ne_bytes());
-            report[4..].copy_from_slice(&errno.to_ne_bytes());
-            libc::write(fds.status, report.as_ptr().cast(), report.len());
-            libc::_exit(127)
-        };
-        // Undo what the host's runtime set up: blocked signals, Rust's ignored SIGPIPE.
-        libc::sigprocmask(libc::SIG_SETMASK, &p.empty_mask, ptr::null_mut());
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        if libc::setpgid(0, 0) != 0 {
-            fail(0);
-        }
-        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong) != 0 {
-            fail(1);
-        }
-        if libc::getppid() != p.parent {
-            libc::_exit(127); // the host died before prctl: nobody to serve
-        }
-        // Move every source above the targets first, so no dup2 clobbers a later source.
-        let wanted = [fds.stdin, fds.stdout, fds.stderr, fds.listener];
-        let mut high = [-1; 4];
-        for (i, &fd) in wanted.iter().enumerate() {
-            if fd >= 0 {
-                high[i] = libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
-                if high[i] < 0 {
-                    fail(3);
-                }
-            }
-        }
-        for (target, &fd) in high.iter().enumerate() {
-            // dup2 onto a different fd clears FD_CLOEXEC on the target: 0..=3 survive exec.
-            if fd >= 0 && libc::dup2(fd, target as i32) < 0 {
-                fail(3);
-            }
-        }
-        // Anything else the host left inheritable must not leak into the backend.
-        let first = if fds.listener >= 0 { 4 } else { 3 };
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        );
-        if let Some(digits) = p.listen_pid {
-            write_decimal(digits, libc::getpid());
-        }
-        if libc::chdir(p.cwd.as_ptr()) != 0 {
-            fail(4);
-        }
-        libc::execve(
-            p.program.as_ptr(),
-            p.argv_ptrs.as_ptr(),
-            p.envp_ptrs.as_ptr(),
-        );
-        fail(5)
-    }
-}
-
-/// Writes `value` in decimal followed by NUL at `out` (room for `PID_WIDTH` + 1 bytes).
-///
-/// # Safety
-/// `out` must point at `PID_WIDTH + 1` writable bytes.
-unsafe fn write_decimal(out: *mut u8, value: i32) {
-    let mut digits = [0u8; PID_WIDTH];
-    let mut n = value.unsigned_abs();
-    let mut len = 0;
-    loop {
-        digits[len] = b'0' + (n % 10) as u8;
-        n /= 10;
-        len += 1;
-        if n == 0 || len == PID_WIDTH {
-            break;
-        }
-    }
-    for i in 0..len {
-        // SAFETY: i < len <= PID_WIDTH, within the caller's buffer.
-        unsafe { *out.add(i) = digits[len - 1 - i] };
-    }
-    // SAFETY: len <= PID_WIDTH, so the terminator is within the buffer too.
-    unsafe { *out.add(len) = 0 };
-}
-
-/// The process that cleans up after a host that died without stopping its backend (see module
-/// docs). Dropping it tells it the host is done, and it exits.
-pub(crate) struct Guardian {
-    pipe: File,
-}
-
-impl Guardian {
-    /// Forks the guardian. Call early, from the same long-lived thread that spawns backends.
-    pub fn start() -> io::Result<Guardian> {
-        let (read, write) = pipe()?;
-        // SAFETY: as in `spawn`; the child runs `guard`, which only makes async-signal-safe calls.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if pid == 0 {
-            // SAFETY: we are the freshly forked child.
-            unsafe { guard(read.as_raw_fd()) }
-        }
-        drop(read);
-        thread::Builder::new()
-            .name("reap-guardian".into())
-            .spawn(move || reap_now(pid))?;
-        Ok(Guardian { pipe: write.into() })
-    }
-
-    /// From now on, group `pgid` is the one to kill if the host dies; 0 = none.
-    pub fn watch(&mut self, pgid: i32) {
-        // A 4-byte write to a pipe is atomic (< PIPE_BUF). If the guardian is gone we can do
-        // nothing more about it here; stopping the backend does not depend on it.
-        let _ = self.pipe.write_all(&pgid.to_ne_bytes());
-    }
-}
-
-/// The guardian's whole life: remember the last group id, and on EOF kill that group.
-///
-/// # Safety
-/// Only in the child right after `fork`: async-signal-safe calls only, never returns.
-unsafe fn guard(read: RawFd) -> ! {
-    // SAFETY (whole block): raw syscalls on our own fds and stack buffers.
-    unsafe {
-        libc::setpgid(0, 0); // out of the host's group: a terminal's Ctrl-C is the host's to handle
-        for sig in 1..32 {
-            if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                libc::signal(sig, libc::SIG_DFL);
-            }
-        }
-        let mask: libc::sigset_t = {
-            let mut set = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            set
-        };
-        libc::sigprocmask(libc::SIG_SETMASK, &mask, ptr::null_mut());
-        // Hold nothing of the host's (its listener, its pipes) except our pipe, now fd 0.
-        if libc::dup2(read, 0) < 0 {
-            libc::_exit(1);
-        }
-        libc::syscall(libc::SYS_close_range, 1u32, u32::MAX, 0u32);
-        let mut pgid: i32 = 0;
-        let mut buf = [0u8; 4];
-        let mut have = 0;
-        loop {
-            let n = libc::read(0, buf[have..].as_mut_ptr().cast(), 4 - have);
-            if n > 0 {
-                have += n as usize;
-                if have == 4 {
-                    pgid = i32::from_ne_bytes(buf);
-                    have = 0;
-                }
-            } else if n < 0 && *libc::__errno_location() == libc::EINTR {
-                continue;
-            } else {
-                break; // EOF: every write end is closed, the host is gone or done
-            }
-        }
-        if pgid > 0 {
-            libc::kill(-pgid, libc::SIGTERM);
-            let pause = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 500_000_000,
-            };
-            libc::nanosleep(&pause, ptr::null_mut());
-            libc::kill(-pgid, libc::SIGKILL);
-        }
-        libc::_exit(0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimal_fits_the_reserved_width() {
-        let mut buf = [b'x'; PID_WIDTH + 1];
-        // SAFETY: the buffer has PID_WIDTH + 1 bytes.
-        unsafe { write_decimal(buf.as_mut_ptr(), 4_194_304) };
-        assert_eq!(&buf[..8], b"4194304\0");
-    }
 
     #[tokio::test]
     async fn listen_pid_is_the_childs_own_pid() {
