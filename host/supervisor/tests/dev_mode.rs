@@ -1,0 +1,55 @@
+//! Dev mode through the library (issue 3, "Mode", "`restart()` ... Dev: re-probe only"). Its own
+//! test binary with one test, because the mode comes from the process environment.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+use qmlbridge_supervisor::{ConnectionState, Mode, Supervisor};
+
+#[test]
+fn dev_restart_probes_again_at_once() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    // SAFETY: this test binary runs this one test; nothing else reads the environment meanwhile.
+    unsafe {
+        std::env::set_var("BRIDGE_URL", &url);
+        std::env::remove_var("BRIDGE_TOKEN");
+    }
+    let layout = Layout::empty();
+    let mut opts = layout.options();
+    // The next periodic probe is far beyond PATIENCE: only restart() can bring it Online.
+    opts.probe_interval = Duration::from_secs(600);
+    opts.offline_threshold = Duration::ZERO;
+    let sup = Supervisor::start(opts);
+    let snap = wait_state(&sup, "Offline: nothing listens", |s| {
+        s.state == ConnectionState::Offline
+    });
+    assert_eq!(snap.mode, Mode::Dev);
+    assert_eq!(snap.url, url);
+    assert_eq!(snap.token.unwrap().expose(), "qmlbridge-dev-token");
+    assert_eq!(snap.data_dir, None);
+
+    let mut server = Command::new(python())
+        .arg(script("contract_backend.py"))
+        .arg("serve")
+        .env("PORT", port.to_string())
+        .env("BRIDGE_TOKEN", "qmlbridge-dev-token")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the dev server answers", || {
+        http_get(&url, "/healthz", None).is_ok()
+    });
+    sup.restart();
+    wait_state(&sup, "Online after restart()", online);
+    sup.shutdown();
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
