@@ -4,6 +4,7 @@
 
 mod bundled;
 pub(crate) mod machine;
+mod prepare;
 
 use std::sync::Arc;
 use std::time::Duration;
