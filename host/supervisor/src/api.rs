@@ -233,3 +233,29 @@ impl Drop for Supervisor {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_is_send_and_sync_and_snapshots_hide_secrets() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Supervisor>();
+        send_sync::<Event>();
+        let snap = Snapshot {
+            mode: Mode::Bundled,
+            url: "http://127.0.0.1:1".into(),
+            token: Some(Secret::new("tok-123")),
+            state: ConnectionState::Online,
+            error: None,
+            data_dir: None,
+            mercure_subscriber_key: Some(Secret::new("key-456")),
+        };
+        let text = format!("{snap:?} {:?}", Event::State(snap.clone()));
+        assert!(
+            !text.contains("tok-123") && !text.contains("key-456"),
+            "{text}"
+        );
+    }
+}
