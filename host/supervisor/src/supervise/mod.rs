@@ -141,6 +141,14 @@ async fn dev(ctx: &mut Ctx) {
 
 /// Sleeps `delay` unless a command comes first (returned).
 pub(crate) async fn pause(ctx: &mut Ctx, delay: Duration) -> Option<Command> {
+    if delay.is_zero() {
+        // The first restart's backoff: no timer tick (tokio rounds sleeps up to 1 ms).
+        return match ctx.commands.try_recv() {
+            Ok(cmd) => Some(cmd),
+            Err(mpsc::error::TryRecvError::Empty) => None,
+            Err(mpsc::error::TryRecvError::Disconnected) => Some(Command::Shutdown),
+        };
+    }
     tokio::select! {
         _ = sleep(delay) => None,
         cmd = ctx.commands.recv() => Some(cmd.unwrap_or(Command::Shutdown)),
