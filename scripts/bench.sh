@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
 scripts/bench-supervisor.sh
+scripts/bench-hub.sh
 echo "no benchmarks yet"

@@ -1,0 +1,440 @@
+//! Mercure hub benchmark (issue 4), run by `scripts/bench-hub.sh` (`make bench`).
+//!
+//! The hub runs in a child process (this binary with `server`), served like `serve` does it
+//! (tokio, 2 workers, axum over HTTP/1.1 on loopback), so its RSS is its own. The driver (this
+//! process) opens raw-socket SSE subscribers and publishes over HTTP, then prints:
+//!
+//! 1. publish -> receive latency p50/p99/max at 1,000 subscribers (paced publishing);
+//! 2. updates/s (and deliveries/s) with 1,000 subscribers while publishing flat out;
+//! 3. RSS of the hub process per 1,000 idle subscribers, and at 10,000 idle subscribers; then the
+//!    same for a do-nothing SSE endpoint on the same server stack, the floor hyper and axum set.
+//!
+//! `hub_bench idle` runs only part 3.
+//! Targets (2 cores): p99 <= 10 ms at 1,000 subscribers; 10,000 idle subscribers under 200 MB.
+
+use std::io::{BufRead, Write as _};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{EncodingKey, Header};
+use qmlbridge_backend::config::mercure::{JwtKey, MercureConfig};
+use qmlbridge_backend::hub::Hub;
+use qmlbridge_backend::secret::Secret;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+const KEY: &str = "hub-bench-secret-key-of-sufficient-length";
+const SUBSCRIBERS: usize = 1_000;
+const PACED_UPDATES: usize = 300;
+const PACE: Duration = Duration::from_millis(10);
+const FLAT_OUT_UPDATES: usize = 5_000;
+const PUBLISHERS: usize = 2;
+const IDLE: [usize; 2] = [1_000, 10_000];
+
+type AnyResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+fn main() -> AnyResult<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if std::env::args().nth(1).as_deref() == Some("server") {
+        return runtime.block_on(server());
+    }
+    runtime.block_on(driver())
+}
+
+/// The hub alone, as the backend mounts it: anonymous subscribers, a publisher key.
+async fn server() -> AnyResult<()> {
+    let config = MercureConfig {
+        publisher_jwt: Some(JwtKey {
+            key: Secret::new(KEY),
+            alg: "HS256".into(),
+        }),
+        anonymous: true,
+        ..MercureConfig::default()
+    };
+    let hub = Hub::new(&config)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("PORT {}", listener.local_addr()?.port());
+    std::io::stdout().flush()?;
+    // `server plain`: the same server stack with a do-nothing SSE endpoint, to tell the hub's
+    // per-subscriber memory from hyper's and axum's per-connection memory.
+    let router = if std::env::args().nth(2).as_deref() == Some("plain") {
+        axum::Router::new().route(
+            "/.well-known/mercure",
+            axum::routing::get(|| async {
+                let first = futures_util::stream::once(async {
+                    Ok::<_, std::convert::Infallible>(bytes::Bytes::from_static(b":\n"))
+                });
+                let body = futures_util::StreamExt::chain(first, futures_util::stream::pending());
+                axum::response::Response::new(axum::body::Body::from_stream(body))
+            }),
+        )
+    } else {
+        hub.router()
+    };
+    let serve = axum::serve(listener, router);
+    // Runs until the driver closes our stdin.
+    let stdin_closed = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        while std::io::stdin()
+            .read_line(&mut line)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
+    });
+    tokio::select! {
+        r = serve => r?,
+        _ = stdin_closed => {}
+    }
+    Ok(())
+}
+
+/// A hub child process.
+struct HubProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl HubProcess {
+    fn start(plain: bool) -> AnyResult<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("server")
+            .args(plain.then_some("plain"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line)?;
+        let port: u16 = line
+            .trim()
+            .strip_prefix("PORT ")
+            .ok_or("no port line")?
+            .parse()?;
+        Ok(Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        })
+    }
+
+    /// Resident set size in MiB (`VmRSS`).
+    fn rss_mib(&self) -> AnyResult<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or("no VmRSS")?;
+        Ok(kib / 1024.0)
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        if self.child.wait_timeout_secs(5).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+trait WaitTimeout {
+    fn wait_timeout_secs(&mut self, secs: u64) -> Option<std::process::ExitStatus>;
+}
+
+impl WaitTimeout for Child {
+    fn wait_timeout_secs(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+/// Opens a subscription on a raw socket and waits for the headers and the first comment.
+async fn open(addr: SocketAddr, topic: &str) -> AnyResult<(TcpStream, Vec<u8>)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let request = format!(
+        "GET /.well-known/mercure?topic={topic} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err("closed before the first comment".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            if !buf.starts_with(b"HTTP/1.1 200") {
+                return Err(format!("subscribe: {}", String::from_utf8_lossy(&buf[..end])).into());
+            }
+            if find(&buf[end..], b":\n").is_some() {
+                let rest = buf.split_off(end + 4);
+                return Ok((stream, rest));
+            }
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// What every subscriber task shares.
+struct Shared {
+    base: Instant,
+    /// Send time of each update (ns since `base`), by sequence number.
+    sent: Vec<AtomicU64>,
+    deliveries: AtomicUsize,
+    disconnected: AtomicUsize,
+}
+
+/// Reads `data: <seq>` lines and records each latency; returns them at the end of the stream.
+async fn read_updates(
+    mut stream: TcpStream,
+    mut buf: Vec<u8>,
+    shared: Arc<Shared>,
+) -> Vec<(u32, u64)> {
+    let mut latencies = Vec::with_capacity(PACED_UPDATES + FLAT_OUT_UPDATES);
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let mut consumed = 0;
+        while let Some(nl) = buf[consumed..].iter().position(|&b| b == b'\n') {
+            let line = &buf[consumed..consumed + nl];
+            consumed += nl + 1;
+            if let Some(seq) = line.strip_prefix(b"data: ") {
+                let now = shared.base.elapsed().as_nanos() as u64;
+                if let Some(seq) = std::str::from_utf8(seq)
+                    .ok()
+                    .and_then(|s| s.parse::<u32>().ok())
+                {
+                    let sent = shared.sent[seq as usize].load(Ordering::Acquire);
+                    latencies.push((seq, now.saturating_sub(sent)));
+                    shared.deliveries.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        buf.drain(..consumed);
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => {
+                shared.disconnected.fetch_add(1, Ordering::Relaxed);
+                return latencies;
+            }
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i] as f64 / 1e6
+}
+
+async fn driver() -> AnyResult<()> {
+    if std::env::args().nth(1).as_deref() == Some("idle") {
+        idle_rss(false).await?;
+        return idle_rss(true).await;
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "== Mercure hub: {SUBSCRIBERS} subscribers, hub in its own process (2 tokio workers); load average {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let hub = HubProcess::start(false)?;
+    let token = jsonwebtoken::encode(
+        &Header::default(),
+        &serde_json::json!({ "mercure": { "publish": ["*"] } }),
+        &EncodingKey::from_secret(KEY.as_bytes()),
+    )?;
+    let total = PACED_UPDATES + FLAT_OUT_UPDATES;
+    let shared = Arc::new(Shared {
+        base: Instant::now(),
+        sent: (0..total).map(|_| AtomicU64::new(0)).collect(),
+        deliveries: AtomicUsize::new(0),
+        disconnected: AtomicUsize::new(0),
+    });
+
+    let mut readers = Vec::with_capacity(SUBSCRIBERS);
+    for _ in 0..SUBSCRIBERS {
+        let (stream, rest) = open(hub.addr, "%2Fbench").await?;
+        readers.push(tokio::spawn(read_updates(
+            stream,
+            rest,
+            Arc::clone(&shared),
+        )));
+    }
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(PUBLISHERS)
+        .build()?;
+    let url = format!("http://{}/.well-known/mercure", hub.addr);
+    let publish = |seq: usize| {
+        shared.sent[seq].store(shared.base.elapsed().as_nanos() as u64, Ordering::Release);
+        let request = client
+            .post(&url)
+            .bearer_auth(&token)
+            .form(&[("topic", "/bench".to_owned()), ("data", seq.to_string())]);
+        async move {
+            let response = request.send().await?;
+            if !response.status().is_success() {
+                return Err::<(), Box<dyn std::error::Error + Send + Sync>>(
+                    format!("publish: {}", response.status()).into(),
+                );
+            }
+            response.bytes().await?;
+            Ok(())
+        }
+    };
+    // Until `n` deliveries, or no progress for 5 s (a disconnected subscriber never catches up).
+    let wait_for = |n: usize, shared: Arc<Shared>| async move {
+        let (mut last, mut since) = (0, Instant::now());
+        loop {
+            let now = shared.deliveries.load(Ordering::Relaxed);
+            if now >= n || since.elapsed() > Duration::from_secs(5) {
+                return;
+            }
+            if now != last {
+                (last, since) = (now, Instant::now());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+
+    // 1. Paced: one update every PACE, latency per delivery.
+    for seq in 0..PACED_UPDATES {
+        publish(seq).await?;
+        tokio::time::sleep(PACE).await;
+    }
+    wait_for(PACED_UPDATES * SUBSCRIBERS, Arc::clone(&shared)).await;
+
+    // 2. Flat out: PUBLISHERS concurrent publishers, until every subscriber has everything.
+    let start = Instant::now();
+    let next = Arc::new(AtomicUsize::new(PACED_UPDATES));
+    let mut publishers = Vec::new();
+    for _ in 0..PUBLISHERS {
+        let next = Arc::clone(&next);
+        let publish = &publish;
+        publishers.push(async move {
+            loop {
+                let seq = next.fetch_add(1, Ordering::Relaxed);
+                if seq >= total {
+                    return Ok::<(), Box<dyn std::error::Error + Send + Sync>>(());
+                }
+                publish(seq).await?;
+            }
+        });
+    }
+    for r in futures_util::future::join_all(publishers).await {
+        r?;
+    }
+    let published = start.elapsed();
+    wait_for(total * SUBSCRIBERS, Arc::clone(&shared)).await;
+    let delivered = start.elapsed();
+    let deliveries = shared.deliveries.load(Ordering::Relaxed);
+    let disconnected = shared.disconnected.load(Ordering::Relaxed);
+    drop(hub);
+
+    let mut paced = Vec::new();
+    let mut loaded = Vec::new();
+    for reader in readers {
+        for (seq, ns) in reader.await? {
+            if (seq as usize) < PACED_UPDATES {
+                paced.push(ns)
+            } else {
+                loaded.push(ns)
+            }
+        }
+    }
+    paced.sort_unstable();
+    loaded.sort_unstable();
+    let p99 = percentile(&paced, 0.99);
+    println!(
+        "latency, paced ({PACED_UPDATES} updates, 1 per {} ms, {} deliveries): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms  (target p99 <= 10 ms: ratio {:.2})",
+        PACE.as_millis(),
+        paced.len(),
+        percentile(&paced, 0.5),
+        p99,
+        percentile(&paced, 1.0),
+        p99 / 10.0
+    );
+    println!(
+        "latency, flat out: p50 {:.2} ms, p99 {:.2} ms (queueing included)",
+        percentile(&loaded, 0.5),
+        percentile(&loaded, 0.99)
+    );
+    let secs = delivered.as_secs_f64();
+    println!(
+        "throughput: {FLAT_OUT_UPDATES} updates to {SUBSCRIBERS} subscribers in {secs:.2} s (published in {:.2} s): {:.0} updates/s, {:.0} deliveries/s",
+        published.as_secs_f64(),
+        FLAT_OUT_UPDATES as f64 / secs,
+        (FLAT_OUT_UPDATES * SUBSCRIBERS) as f64 / secs
+    );
+    println!(
+        "delivered {deliveries} of {} expected; {disconnected} subscribers disconnected before the end",
+        total * SUBSCRIBERS
+    );
+
+    idle_rss(false).await?;
+    idle_rss(true).await
+}
+
+/// 3. RSS of a fresh hub process with 0, 1,000 and 10,000 idle subscribers.
+async fn idle_rss(plain: bool) -> AnyResult<()> {
+    let hub = HubProcess::start(plain)?;
+    let what = if plain {
+        "do-nothing SSE endpoint, same server stack (reference)"
+    } else {
+        "hub"
+    };
+    println!("idle RSS, {what}:");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let base = hub.rss_mib()?;
+    println!("  {base:.1} MiB with no subscriber");
+    let limit = Arc::new(Semaphore::new(256));
+    let mut held = Vec::new();
+    for target in IDLE {
+        let mut opening = Vec::new();
+        for i in held.len()..target {
+            let limit = Arc::clone(&limit);
+            let addr = hub.addr;
+            opening.push(tokio::spawn(async move {
+                let _permit = limit.acquire().await?;
+                open(addr, &format!("%2Fidle%2F{i}")).await.map(|(s, _)| s)
+            }));
+        }
+        for o in opening {
+            held.push(o.await??);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss = hub.rss_mib()?;
+        let per_1000 = (rss - base) / (target as f64 / 1000.0);
+        print!(
+            "  {rss:.1} MiB with {target} subscribers ({per_1000:.1} MiB per 1,000 above the empty process)"
+        );
+        if target == 10_000 && !plain {
+            print!("  (target < 200 MB: ratio {:.2})", rss * 1.048_576 / 200.0);
+        }
+        println!();
+    }
+    drop(held);
+    Ok(())
+}
