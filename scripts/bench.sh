@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 cargo build --release --workspace --bins
 scripts/bench-supervisor.sh
 scripts/bench-hub.sh
-echo "no benchmarks yet"
+scripts/bench-backend.sh

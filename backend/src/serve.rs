@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
@@ -105,6 +106,10 @@ async fn run(
     let state = AppState::new(db, publisher, Bearer::new(&settings.token));
     let router = app(state, config, served, hub.as_ref());
     let stop = CancellationToken::new();
+    // Responses go out in one write; no reason to let Nagle hold back the last segment.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let mut server = tokio::spawn(
         axum::serve(listener, router)
             .with_graceful_shutdown(stop.clone().cancelled_owned())

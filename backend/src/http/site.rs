@@ -147,6 +147,9 @@ async fn problem_for_bare_errors(resp: Response) -> Response {
 
 /// `log`: one line per request at info, target `qmlbridge_backend::access`.
 async fn access_log(req: Request, next: Next) -> Response {
+    if !tracing::enabled!(target: "qmlbridge_backend::access", tracing::Level::INFO) {
+        return next.run(req).await;
+    }
     let start = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
