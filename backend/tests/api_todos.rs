@@ -466,3 +466,39 @@ async fn foreign_hosts_are_refused() {
         assert_eq!(app.send(req).await.status, StatusCode::OK, "{host}");
     }
 }
+
+#[tokio::test]
+async fn database_failures_are_503_and_500_without_details() {
+    let src = SourceFile::new("Caddyfile", "127.0.0.1:8765 {\n}\n");
+    let config = Config::parse(&src, &|_| None).unwrap();
+    let db = Arc::new(Db::open(&Database::Memory).unwrap());
+    let state = AppState::new(
+        db.clone(),
+        Arc::new(Recorder::default()),
+        Bearer::new(&Secret::new(TOKEN)),
+    );
+    let app = App {
+        router: app(state, &config, HOST.parse().unwrap(), None),
+        events: Arc::new(Recorder::default()),
+    };
+    db.writer()
+        .execute_batch("DROP TABLE todos; DROP TABLE qmlbridge_migrations;")
+        .unwrap();
+    let health = app
+        .send(base("GET", "/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_problem(&health, StatusCode::SERVICE_UNAVAILABLE);
+    let list = app.call("GET", "/api/todos", None).await;
+    assert_problem(&list, StatusCode::INTERNAL_SERVER_ERROR);
+    let create = app
+        .call("POST", "/api/todos", Some(json!({"title": "x"})))
+        .await;
+    assert_problem(&create, StatusCode::INTERNAL_SERVER_ERROR);
+    for resp in [&health, &list, &create] {
+        let detail = resp.body["detail"].as_str().unwrap();
+        assert!(
+            !detail.contains("no such table") && !detail.contains("todos"),
+            "{detail}"
+        );
+    }
+}

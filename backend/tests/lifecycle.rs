@@ -117,6 +117,24 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     assert!(std::net::TcpStream::connect(server.addr).is_err());
 }
 
+#[test]
+fn a_request_that_never_finishes_does_not_hold_shutdown_beyond_its_bound() {
+    let w = Workdir::new();
+    let mut server = w.serve();
+    let mut stream = connect(server.addr);
+    let head = format!(
+        "POST /api/todos HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+        server.addr
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    assert!(read_head(&mut stream).starts_with("HTTP/1.1 100"));
+    // The body never comes. SIGTERM must still end the process (after the 5 s bound), with 0.
+    server.signal(Signal::SIGTERM);
+    assert_eq!(server.wait().code(), Some(0), "{}", server.log());
+    assert!(server.log().contains("stopping anyway"), "{}", server.log());
+}
+
 /// Reads one response head (up to the blank line), byte by byte.
 fn read_head(stream: &mut std::net::TcpStream) -> String {
     use std::io::Read;
