@@ -4,11 +4,13 @@
 //!
 //! - [`subscribe`]: `GET`, the SSE stream; [`publish`]: `POST`; [`subscriptions`]: the Active
 //!   Subscriptions events and API.
-//! - [`registry`]: subscribers, history and dispatch; [`selector`]/[`template`]: topic matching;
-//!   [`auth`]: JWTs; [`update`]: SSE frames; [`cors`]: `cors_origins`.
+//! - [`registry`]: subscribers, history and dispatch; [`mailbox`]: a subscriber's bounded queue;
+//!   [`selector`]/[`template`]: topic matching; [`auth`]: JWTs; [`update`]: SSE frames;
+//!   [`cors`]: `cors_origins`.
 
 pub mod auth;
 pub mod cors;
+pub mod mailbox;
 pub mod publish;
 pub mod registry;
 pub mod selector;

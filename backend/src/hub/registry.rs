@@ -2,17 +2,16 @@
 //! subscriber is registered in the same critical section that computes its replay, and every
 //! publish appends to the history and dispatches in one critical section.
 //!
-//! Backpressure (issue 4): each subscriber has a bounded queue fed with `try_send`; a full queue
+//! Backpressure (issue 4): each subscriber has a bounded [`Mailbox`] fed without waiting; a full one
 //! disconnects that subscriber at once (its stream ends, it reconnects with `Last-Event-ID`),
 //! so a slow reader costs the others nothing and memory stays bounded.
 
 use std::collections::{HashMap, VecDeque};
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
 
+use super::mailbox::Mailbox;
 use super::selector::Selector;
 use super::update::Update;
 
@@ -44,16 +43,14 @@ impl Subscriber {
 
 struct Entry {
     subscriber: Arc<Subscriber>,
-    queue: mpsc::Sender<Bytes>,
-    /// Dropped together with the entry: the stream sees it and ends without draining its queue.
-    _kill: oneshot::Sender<Infallible>,
+    /// Closed when the entry is removed: the stream ends without draining it.
+    mailbox: Arc<Mailbox>,
 }
 
 /// The receiving half a stream owns.
 pub struct Inbox {
     pub key: u64,
-    pub queue: mpsc::Receiver<Bytes>,
-    pub kill: oneshot::Receiver<Infallible>,
+    pub mailbox: Arc<Mailbox>,
 }
 
 /// The result of computing a replay for a new subscriber.
@@ -116,26 +113,15 @@ impl Registry {
             },
             Some(requested) => replay(&state.history, &subscriber, requested),
         };
-        let (tx, rx) = mpsc::channel(self.queue_size);
-        let (kill_tx, kill_rx) = oneshot::channel();
+        let mailbox = Arc::new(Mailbox::default());
         let key = state.next_key;
         state.next_key += 1;
-        state.subscribers.insert(
-            key,
-            Entry {
-                subscriber,
-                queue: tx,
-                _kill: kill_tx,
-            },
-        );
-        Some((
-            Inbox {
-                key,
-                queue: rx,
-                kill: kill_rx,
-            },
-            replay,
-        ))
+        let entry = Entry {
+            subscriber,
+            mailbox: Arc::clone(&mailbox),
+        };
+        state.subscribers.insert(key, entry);
+        Some((Inbox { key, mailbox }, replay))
     }
 
     /// Removes a subscriber; returns it when it was still registered.
@@ -159,14 +145,23 @@ impl Registry {
             if !entry.subscriber.wants(&update) {
                 continue;
             }
-            if entry.queue.try_send(update.frame.clone()).is_err() {
+            if entry
+                .mailbox
+                .push(update.frame.clone(), self.queue_size)
+                .is_err()
+            {
                 // Full (too slow) or closed (stream already gone): either way it leaves now.
                 gone.push(*key);
             }
         }
-        gone.into_iter()
-            .filter_map(|key| state.subscribers.remove(&key).map(|e| e.subscriber))
-            .collect()
+        let mut dropped = Vec::with_capacity(gone.len());
+        for key in gone {
+            if let Some(entry) = state.subscribers.remove(&key) {
+                entry.mailbox.close();
+                dropped.push(entry.subscriber);
+            }
+        }
+        dropped
     }
 
     /// The id of the last update dispatched, `earliest` when none yet (subscription API).
@@ -200,7 +195,9 @@ impl Registry {
     pub fn close(&self) {
         let mut state = self.lock();
         state.closed = true;
-        state.subscribers.clear();
+        for (_, entry) in state.subscribers.drain() {
+            entry.mailbox.close();
+        }
     }
 }
 
@@ -281,16 +278,23 @@ mod tests {
     #[test]
     fn overflow_drops_only_the_full_subscriber() {
         let r = Registry::new(0, 2);
-        let (mut fast, _) = r.subscribe(sub("/t"), None).unwrap();
+        let (fast, _) = r.subscribe(sub("/t"), None).unwrap();
         let (slow, _) = r.subscribe(sub("/t"), None).unwrap();
         let mut dropped = 0;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         for i in 0..5 {
             dropped += r.dispatch(update(&format!("u{i}"), "/t")).len();
-            while fast.queue.try_recv().is_ok() {}
+            assert!(rt.block_on(fast.mailbox.recv()).is_some());
         }
         assert_eq!(dropped, 1);
         assert_eq!(r.len(), 1);
-        drop(slow);
+        assert_eq!(
+            rt.block_on(slow.mailbox.recv()),
+            None,
+            "the slow stream ends"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `GET /.well-known/mercure`: the subscription stream (spec: "Subscription", "Reconciliation").
 
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::stream;
-use tokio::time::{Instant, Interval, MissedTickBehavior, Sleep};
+use tokio::time::{Instant, Sleep};
 
 use super::Hub;
 use super::auth::{self, Claims};
@@ -103,24 +104,28 @@ pub async fn handler(
         hub.dispatch(event);
     }
 
-    let mut first = BytesMut::from(OPEN_COMMENT);
-    for frame in replay.frames {
-        first.extend_from_slice(&frame);
-    }
-    let deadline = deadline(
+    let first = if replay.frames.is_empty() {
+        Bytes::from_static(OPEN_COMMENT)
+    } else {
+        let mut first = BytesMut::from(OPEN_COMMENT);
+        for frame in replay.frames {
+            first.extend_from_slice(&frame);
+        }
+        first.freeze()
+    };
+    let now = Instant::now();
+    let end_after = deadline(
         claims.as_ref().and_then(|c| c.exp),
         hub.config().write_timeout,
     );
     let heartbeat = hub.config().heartbeat;
     let state = Stream {
-        first: Some(first.freeze()),
+        first: Some(first),
         inbox,
-        heartbeat: (!heartbeat.is_zero()).then(|| {
-            let mut i = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
-            i.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            i
-        }),
-        deadline: deadline.map(|d| Box::pin(tokio::time::sleep(d))),
+        heartbeat,
+        beat_at: (!heartbeat.is_zero()).then(|| now + heartbeat),
+        end_at: end_after.map(|d| now + d),
+        timer: None,
         _guard: guard,
     };
 
@@ -176,14 +181,20 @@ impl Drop for Guard {
 struct Stream {
     first: Option<Bytes>,
     inbox: Inbox,
-    heartbeat: Option<Interval>,
-    deadline: Option<std::pin::Pin<Box<Sleep>>>,
+    /// The `heartbeat` interval; zero disables it.
+    heartbeat: Duration,
+    /// When the next heartbeat is due; every write pushes it back.
+    beat_at: Option<Instant>,
+    /// When the stream ends (`exp`, `write_timeout`).
+    end_at: Option<Instant>,
+    /// One timer for both, so an idle subscriber holds a single timer entry.
+    timer: Option<Pin<Box<Sleep>>>,
     _guard: Guard,
 }
 
 impl Stream {
     /// The next chunk: queued frames (several at once when they piled up), a heartbeat, or the
-    /// end of the stream.
+    /// end of the stream (closed mailbox or deadline).
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         if let Some(first) = self.first.take() {
             return Some((Ok(first), self));
@@ -191,51 +202,40 @@ impl Stream {
         let Self {
             inbox,
             heartbeat,
-            deadline,
+            beat_at,
+            end_at,
+            timer,
             ..
         } = &mut self;
-        let heartbeat = async {
-            match heartbeat.as_mut() {
-                Some(i) => {
-                    i.tick().await;
-                }
-                None => std::future::pending().await,
+        let wake = match (*beat_at, *end_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match (wake, timer.as_mut()) {
+            (Some(at), Some(t)) if t.deadline() != at => t.as_mut().reset(at),
+            (Some(at), None) => *timer = Some(Box::pin(tokio::time::sleep_until(at))),
+            _ => {}
+        }
+        let fired = async {
+            match timer.as_mut() {
+                Some(t) if wake.is_some() => t.as_mut().await,
+                _ => std::future::pending().await,
             }
         };
-        let deadline = async {
-            match deadline.as_mut() {
-                Some(d) => d.await,
-                None => std::future::pending().await,
-            }
-        };
+        // The timer first, so a busy stream still ends at its deadline.
         let chunk = tokio::select! {
             biased;
-            _ = &mut inbox.kill => None,
-            () = deadline => None,
-            frame = inbox.queue.recv() => frame.map(Some),
-            () = heartbeat => Some(None),
-        }?;
-        let chunk = match chunk {
-            None => Bytes::from_static(HEARTBEAT),
-            Some(frame) => self.batch(frame),
-        };
-        Some((Ok(chunk), self))
-    }
-
-    /// Joins frames already waiting behind `frame` into one write.
-    fn batch(&mut self, frame: Bytes) -> Bytes {
-        let Ok(next) = self.inbox.queue.try_recv() else {
-            return frame;
-        };
-        let mut buf = BytesMut::with_capacity(frame.len() * 4);
-        buf.extend_from_slice(&frame);
-        buf.extend_from_slice(&next);
-        for _ in 0..62 {
-            match self.inbox.queue.try_recv() {
-                Ok(more) => buf.extend_from_slice(&more),
-                Err(_) => break,
+            () = fired => {
+                if end_at.is_some_and(|end| end <= Instant::now()) {
+                    return None;
+                }
+                Bytes::from_static(HEARTBEAT)
             }
+            chunk = inbox.mailbox.recv() => chunk?,
+        };
+        if !heartbeat.is_zero() {
+            *beat_at = Some(Instant::now() + *heartbeat);
         }
-        buf.freeze()
+        Some((Ok(chunk), self))
     }
 }
