@@ -21,11 +21,15 @@ struct Cli {
 
 impl Cli {
     fn start(layout: &Layout, args: &[&str], env: &[(&str, &str)]) -> Cli {
+        let data_dir = ["--data-dir", layout.data_dir.to_str().unwrap()];
+        Cli::start_without_data_dir(layout, &[&data_dir, args].concat(), env)
+    }
+
+    /// The data dir then comes from `XDG_DATA_HOME`/`HOME` and `--org`/`--app`.
+    fn start_without_data_dir(layout: &Layout, args: &[&str], env: &[(&str, &str)]) -> Cli {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"));
         cmd.arg("--exe-dir")
             .arg(&layout.exe_dir)
-            .arg("--data-dir")
-            .arg(&layout.data_dir)
             .args(["--probe-interval", "200ms"])
             .args(args)
             .env_remove("BRIDGE_URL")
@@ -325,4 +329,55 @@ fn dev_mode_rejects_a_non_http_url() {
         error.starts_with("dev mode: BRIDGE_URL must be an http:// or https:// URL"),
         "{error}"
     );
+}
+
+#[test]
+fn data_dir_follows_xdg_data_home_org_and_app() {
+    let layout = Layout::fake("");
+    let xdg = layout.tmp.path().join("xdg");
+    let cli = Cli::start_without_data_dir(
+        &layout,
+        &["--org", "acme", "--app", "notes"],
+        &[("XDG_DATA_HOME", xdg.to_str().unwrap())],
+    );
+    cli.wait_state("Online");
+    let dir = xdg.join("acme/notes");
+    let mode = std::fs::metadata(&dir).unwrap().permissions();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+        0o700
+    );
+    assert!(dir.join("var/log/backend.log").is_file());
+    assert!(dir.join("var/cache").is_dir());
+    let db = format!("sqlite://{}", dir.join("var/data.sqlite").display());
+    assert_eq!(layout.spawns()[0]["database_url"], db.as_str());
+}
+
+#[test]
+fn port_in_use_goes_offline_naming_the_socket_step() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let layout = Layout::fake("");
+    let cli = Cli::start(&layout, &[], &[("PORT", &port)]);
+    let offline = cli.wait_state("Offline");
+    let error = offline["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!("socket: cannot bind 127.0.0.1:{port}")),
+        "{error}"
+    );
+    assert!(layout.spawns().is_empty());
+}
+
+#[test]
+fn fixed_port_from_the_environment() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let layout = Layout::fake("");
+    let cli = Cli::start(&layout, &[], &[("PORT", &port.to_string())]);
+    let online = cli.wait_state("Online");
+    assert_eq!(online["url"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(layout.spawns()[0]["port"], port.to_string());
 }
