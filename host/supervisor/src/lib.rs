@@ -25,6 +25,13 @@
 //! `process` and `logs` (a supervised process and its output), `probe` (`/healthz`), and
 //! `supervise` (the loops and the pure state machine). The host↔backend contract is
 //! `docs/contract.md`.
+//!
+//! Crates considered (STYLE.md, "Before writing it by hand"): `process-wrap` and `command-fds`
+//! build on `std`/`tokio` `Command`, which fixes `envp` before `fork`, so `LISTEN_PID` could not
+//! be the child's own pid without a shell in between; hence one small `fork`/`execve` module on
+//! `libc` (which `nix` would only wrap). `sd-notify` is the sender's side (the backend uses it);
+//! receiving is one datagram socket. `file-rotate` was left for a 40-line size rotation that
+//! shares one file between all processes of a session.
 
 mod api;
 mod datadir;

@@ -1,5 +1,5 @@
-//! One supervised process with its output attached: [`spawn`](crate::spawn) plus the log drains
-//! of [`logs`](crate::logs), and the graceful stop of docs/contract.md §5 (SIGTERM to the group,
+//! One supervised process with its output attached: [`spawn`](crate::spawn::spawn) plus the log drains
+//! of [`logs`], and the graceful stop of docs/contract.md §5 (SIGTERM to the group,
 //! a grace period, SIGKILL to the group, reap).
 
 use std::time::Duration;
