@@ -164,7 +164,29 @@ fn stubborn_backend_and_grandchild_are_stopped_on_shutdown() {
     assert!(alive(child) && alive(grandchild));
     sup.shutdown(); // SIGTERM ignored: SIGKILL to the group after the grace period
     assert!(!alive(child), "backend still alive after shutdown()");
+    assert!(reaped(child), "the backend was left a zombie");
     wait_until("grandchild gone", || !alive(grandchild));
+}
+
+#[test]
+fn dropping_the_handle_stops_and_reaps_the_backend() {
+    let layout = Layout::fake("grandchild");
+    let sup = Supervisor::start(layout.options());
+    let events = Recorder::start(&sup);
+    wait_state(&sup, "Online", online);
+    wait_until("grandchild recorded", || {
+        !layout.pids("grandchildren").is_empty()
+    });
+    let child = events.child_pids()[0] as i32;
+    drop(sup);
+    assert!(reaped(child), "Drop must stop and reap the backend");
+    wait_until("grandchild gone", || {
+        !alive(layout.pids("grandchildren")[0])
+    });
+    assert!(
+        layout.backend_log().contains("fake: stopped"),
+        "stopped by SIGTERM, gracefully"
+    );
 }
 
 #[test]

@@ -355,6 +355,11 @@ pub fn alive(pid: i32) -> bool {
     }
 }
 
+/// Whether `pid` has left /proc entirely: exited *and* reaped (no zombie left behind).
+pub fn reaped(pid: i32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
 /// Pids of live processes whose command line or environment mentions `needle`.
 pub fn processes_mentioning(needle: &str) -> Vec<i32> {
     let mut found = Vec::new();
