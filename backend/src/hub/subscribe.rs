@@ -183,7 +183,8 @@ struct Stream {
     inbox: Inbox,
     /// The `heartbeat` interval; zero disables it.
     heartbeat: Duration,
-    /// When the next heartbeat is due; every write pushes it back.
+    /// When the next heartbeat is due. A fixed schedule, not pushed back by writes: re-arming the
+    /// timer on every update would cost a timer-wheel update per delivery.
     beat_at: Option<Instant>,
     /// When the stream ends (`exp`, `write_timeout`).
     end_at: Option<Instant>,
@@ -226,16 +227,15 @@ impl Stream {
         let chunk = tokio::select! {
             biased;
             () = fired => {
-                if end_at.is_some_and(|end| end <= Instant::now()) {
+                let now = Instant::now();
+                if end_at.is_some_and(|end| end <= now) {
                     return None;
                 }
+                *beat_at = Some(now + *heartbeat);
                 Bytes::from_static(HEARTBEAT)
             }
             chunk = inbox.mailbox.recv() => chunk?,
         };
-        if !heartbeat.is_zero() {
-            *beat_at = Some(Instant::now() + *heartbeat);
-        }
         Some((Ok(chunk), self))
     }
 }
