@@ -17,10 +17,12 @@ test: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
+	scripts/qmllint.sh
 
 lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	scripts/qmllint.sh
 
 fmt:
 	$(CARGO) fmt --all
@@ -28,6 +30,10 @@ fmt:
 bench: deps
 	scripts/install-deps.sh bench
 	scripts/bench.sh
+
+screenshots: deps
+	scripts/install-deps.sh screenshots
+	scripts/screenshots.sh
 
 appimage: deps
 	scripts/install-deps.sh appimage

@@ -12,10 +12,10 @@ build=(pkg-config g++ make python3
        qml6-module-qtqml qml6-module-qtquick qml6-module-qtquick-window
        qml6-module-qtquick-controls qml6-module-qtquick-layouts
        qml6-module-qtquick-templates qml6-module-qtqml-workerscript)
-test=(qml6-module-qttest xvfb xauth chromium procps psmisc)
+test=(qml6-module-qttest xvfb xauth chromium procps psmisc fonts-dejavu-core)
 bench=(wrk)
 appimage=(squashfs-tools patchelf desktop-file-utils file qt6-wayland libfuse2 curl xvfb x11-utils)
-screenshots=(imagemagick xvfb xauth)
+screenshots=(imagemagick xvfb xauth curl fonts-dejavu-core)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)

@@ -1,0 +1,167 @@
+//! Shared prelude of the Qt tests (issue 5): the real backend binary, a served backend in a temp
+//! dir, free ports, and `quick_test_main` for QtQuickTest files.
+
+#![allow(dead_code)]
+
+use std::ffi::{CString, c_char, c_int};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// `qmlbridge-backend`: beside this test's target dir, else the workspace's `target/`, else built
+/// there with `cargo build -p qmlbridge-backend`.
+pub fn backend_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let profile = profile_dir.file_name().unwrap().to_owned();
+    let candidates = [
+        profile_dir.join("qmlbridge-backend"),
+        repo()
+            .join("target")
+            .join(&profile)
+            .join("qmlbridge-backend"),
+    ];
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return found.clone();
+    }
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .current_dir(repo())
+        .args(["build", "-p", "qmlbridge-backend"]);
+    cargo.env_remove("CARGO_TARGET_DIR");
+    if profile == "release" {
+        cargo.arg("--release");
+    }
+    let status = cargo.status().expect("cargo build -p qmlbridge-backend");
+    assert!(status.success(), "cargo build -p qmlbridge-backend failed");
+    candidates[1].clone()
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A backend run the way a developer runs it in dev mode (`migrate`, then `serve`), on its own
+/// port and SQLite file; killed on drop.
+pub struct DevBackend {
+    pub url: String,
+    child: Child,
+}
+
+impl DevBackend {
+    pub fn start(dir: &Path) -> DevBackend {
+        let port = free_port();
+        let db = format!("sqlite://{}", dir.join("data.sqlite").display());
+        let run = |args: &[&str]| {
+            let mut cmd = Command::new(backend_bin());
+            cmd.current_dir(repo().join("backend"))
+                .args(args)
+                .env("PORT", port.to_string())
+                .env("DATABASE_URL", &db)
+                .env_remove("BRIDGE_TOKEN")
+                .env_remove("LISTEN_FDS")
+                .env_remove("NOTIFY_SOCKET")
+                .stdout(Stdio::null());
+            cmd
+        };
+        let status = run(&["migrate"])
+            .status()
+            .expect("run qmlbridge-backend migrate");
+        assert!(
+            status.success(),
+            "qmlbridge-backend migrate failed: {status}"
+        );
+        let caddyfile = repo().join("Caddyfile");
+        let child = run(&["serve", "--config", caddyfile.to_str().unwrap()])
+            .spawn()
+            .expect("spawn qmlbridge-backend serve");
+        let backend = DevBackend {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        backend.wait_healthy();
+        backend
+    }
+
+    fn wait_healthy(&self) {
+        let addr = self.url.trim_start_matches("http://").to_string();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+                use std::io::{Read, Write};
+                let req =
+                    format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+                let mut out = String::new();
+                if s.write_all(req.as_bytes()).is_ok()
+                    && s.read_to_string(&mut out).is_ok()
+                    && out.starts_with("HTTP/1.1 200")
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the dev backend at {} never became healthy", self.url);
+    }
+}
+
+impl Drop for DevBackend {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+unsafe extern "C" {
+    fn qmlbridge_quick_test_main(
+        argc: c_int,
+        argv: *mut *mut c_char,
+        source_dir: *const c_char,
+    ) -> c_int;
+}
+
+/// Runs the QtQuickTest file `input` offscreen; returns the number of failed tests.
+pub fn quick_test(input: &Path) -> i32 {
+    // SAFETY: set before Qt starts and before any other thread reads the environment.
+    unsafe { std::env::set_var("QT_QPA_PLATFORM", "offscreen") };
+    let exe = std::env::args()
+        .next()
+        .unwrap_or_else(|| "qml_tests".into());
+    let args: Vec<CString> = [exe.as_str(), "-input", input.to_str().unwrap()]
+        .iter()
+        .map(|a| CString::new(*a).unwrap())
+        .collect();
+    let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
+    argv.push(std::ptr::null_mut());
+    let dir = CString::new(input.parent().unwrap().to_str().unwrap()).unwrap();
+    // SAFETY: argv holds `args.len()` valid C strings (plus a NULL) that outlive the call.
+    unsafe { qmlbridge_quick_test_main(args.len() as c_int, argv.as_mut_ptr(), dir.as_ptr()) }
+}
+
+/// Copies `qml/tests/<name>` into `dir` next to an `env.js` that defines `env` as `json`, the
+/// test's view of the values the harness chose (URLs, ports).
+pub fn stage(dir: &Path, name: &str, json: &serde_json::Value) -> PathBuf {
+    let src = repo().join("qml/tests").join(name);
+    let dst = dir.join(name);
+    std::fs::copy(&src, &dst).unwrap();
+    std::fs::write(
+        dir.join("env.js"),
+        format!(".pragma library\nvar env = {json};\n"),
+    )
+    .unwrap();
+    dst
+}

@@ -1,0 +1,137 @@
+//! The host's QML under `QT_QPA_PLATFORM=offscreen`, against the real backend (issue 5):
+//! QtQuickTest files from `qml/tests/` read `BackendConnection` and `TodoModel` back.
+//!
+//! One Qt application per process and one supervisor per process, decided by the environment:
+//! the parent process starts each scenario as a child of itself with its own environment.
+//!
+//! - `dev`: a `qmlbridge-backend serve` started here; mode, URL and state follow the supervisor;
+//!   add/toggle/remove through the model; a todo POSTed by another client appears in the model.
+//! - `bundled`: the supervisor spawns the real backend; after the child is SIGKILLed,
+//!   `tokenRotated` fires with the new token and requests keep working with it.
+//! - `offline`: dev mode against a dead port with a short threshold: `Main.qml` shows the Offline
+//!   overlay with the error.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use qmlbridge_host::supervisor::{ConnectionState, Event};
+use serde_json::json;
+
+const SCENARIO: &str = "QMLBRIDGE_TEST_SCENARIO";
+
+fn main() -> ExitCode {
+    match std::env::var(SCENARIO) {
+        Ok(name) => child(&name),
+        Err(_) => parent(),
+    }
+}
+
+/// Runs every scenario in its own process, one after the other (a 2-core machine).
+fn parent() -> ExitCode {
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let mut failed = Vec::new();
+    for name in ["dev", "bundled", "offline"] {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(std::env::current_exe().unwrap());
+        cmd.env(SCENARIO, name)
+            .env("QMLBRIDGE_TEST_DIR", tmp.path())
+            .env("XDG_DATA_HOME", tmp.path().join("xdg"))
+            .env_remove("BRIDGE_URL")
+            .env_remove("BRIDGE_TOKEN")
+            .env_remove("DATABASE_URL");
+        eprintln!("qml_tests: scenario {name}");
+        let status = cmd.status().unwrap();
+        if !status.success() {
+            eprintln!("qml_tests: scenario {name} FAILED ({status})");
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("qml_tests: failed scenarios: {failed:?}");
+        ExitCode::FAILURE
+    }
+}
+
+fn child(name: &str) -> ExitCode {
+    let dir = std::env::var_os("QMLBRIDGE_TEST_DIR").unwrap();
+    let dir = Path::new(&dir);
+    qmlbridge_host::logging::init(None);
+    let failures = match name {
+        "dev" => dev(dir),
+        "bundled" => bundled(dir),
+        "offline" => offline(dir),
+        other => panic!("unknown scenario {other}"),
+    };
+    qmlbridge_host::session::shutdown();
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Sets an environment variable before any thread of ours or Qt's exists.
+fn set_env(key: &str, value: impl AsRef<std::ffi::OsStr>) {
+    // SAFETY: called from main before the session (tokio, supervisor) or Qt start threads.
+    unsafe { std::env::set_var(key, value) };
+}
+
+fn dev(dir: &Path) -> i32 {
+    let backend = common::DevBackend::start(dir);
+    set_env("BRIDGE_URL", &backend.url);
+    let input = common::stage(dir, "tst_dev.qml", &json!({ "url": backend.url }));
+    common::quick_test(&input)
+}
+
+fn bundled(dir: &Path) -> i32 {
+    let repo = common::repo();
+    set_env("BRIDGE_BACKEND_BIN", common::backend_bin());
+    set_env("BRIDGE_BACKEND_DIR", repo.join("backend"));
+    set_env("BRIDGE_CADDYFILE", repo.join("Caddyfile"));
+    let session = qmlbridge_host::session::get();
+    // Kill the first backend child once it is Online: the supervisor must respawn it with a new
+    // token and BackendConnection must say so through tokenRotated.
+    let events = session.subscribe().unwrap();
+    std::thread::spawn(move || kill_first_child_when_online(events));
+    let data = dir.join("xdg/qmlbridge/todo");
+    let input = common::stage(dir, "tst_bundled.qml", &json!({ "dataDir": data }));
+    common::quick_test(&input)
+}
+
+fn kill_first_child_when_online(mut events: tokio::sync::broadcast::Receiver<Event>) {
+    let mut pid = None;
+    loop {
+        match events.blocking_recv() {
+            Ok(Event::Child { pid: p }) => pid = Some(p),
+            Ok(Event::State(s)) if s.state == ConnectionState::Online => {
+                if let Some(pid) = pid {
+                    eprintln!("qml_tests: SIGKILL backend child {pid}");
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                    return;
+                }
+            }
+            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+fn offline(dir: &Path) -> i32 {
+    set_env(
+        "BRIDGE_URL",
+        format!("http://127.0.0.1:{}", common::free_port()),
+    );
+    set_env("BRIDGE_OFFLINE_THRESHOLD_MS", "1500");
+    let input = common::stage(dir, "tst_offline.qml", &json!({}));
+    common::quick_test(&input)
+}

@@ -1,0 +1,112 @@
+// The todo app's window (issue 5): list, add, toggle, delete; connection state and mode in the
+// header; the Offline overlay on top when the backend is gone for good.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import QmlBridge
+
+ApplicationWindow {
+    id: window
+
+    width: 480
+    height: 640
+    visible: true
+    title: qsTr("qmlbridge todo")
+
+    TodoModel {
+        id: todos
+    }
+
+    header: ToolBar {
+        RowLayout {
+            anchors.fill: parent
+            anchors.leftMargin: 12
+            anchors.rightMargin: 12
+
+            Label {
+                text: qsTr("Todos")
+                font.pixelSize: 20
+                font.bold: true
+                Layout.fillWidth: true
+            }
+            Label {
+                objectName: "modeLabel"
+                text: BackendConnection.mode === BackendConnection.Dev ? qsTr("dev") : qsTr("bundled")
+                opacity: 0.7
+            }
+            StatusIndicator {
+                objectName: "statusIndicator"
+                state: BackendConnection.connectionState
+            }
+        }
+    }
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: 12
+        spacing: 8
+
+        RowLayout {
+            Layout.fillWidth: true
+
+            TextField {
+                id: titleField
+
+                objectName: "titleField"
+                placeholderText: qsTr("What needs doing?")
+                Layout.fillWidth: true
+                onAccepted: window.addTodo()
+            }
+            Button {
+                objectName: "addButton"
+                text: qsTr("Add")
+                enabled: titleField.text.trim().length > 0
+                onClicked: window.addTodo()
+            }
+        }
+
+        ListView {
+            id: list
+
+            objectName: "todoList"
+            model: todos
+            clip: true
+            spacing: 2
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+
+            delegate: TodoDelegate {
+                width: list.width
+                onToggled: todos.toggle(todoId)
+                onRemoved: todos.remove(todoId)
+            }
+
+            Label {
+                anchors.centerIn: parent
+                visible: list.count === 0
+                text: qsTr("Nothing to do.")
+                opacity: 0.6
+            }
+        }
+
+        Label {
+            objectName: "modelError"
+            visible: todos.error.length > 0
+            text: todos.error
+            color: "#b00020"
+            wrapMode: Text.Wrap
+            Layout.fillWidth: true
+        }
+    }
+
+    OfflineOverlay {
+        objectName: "offlineOverlay"
+        anchors.fill: parent
+        visible: BackendConnection.connectionState === BackendConnection.Offline
+    }
+
+    function addTodo() {
+        todos.add(titleField.text);
+        titleField.clear();
+    }
+}

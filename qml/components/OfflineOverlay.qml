@@ -1,0 +1,73 @@
+// Shown when the backend is Offline (issue 5): the supervisor's error, the tail of
+// var/log/backend.log, and Retry, which calls BackendConnection.restart().
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import QmlBridge
+
+Rectangle {
+    id: root
+
+    color: "#f2ffffff"
+
+    // Swallow clicks so the list underneath cannot be used while Offline.
+    MouseArea {
+        anchors.fill: parent
+        hoverEnabled: true
+    }
+
+    onVisibleChanged: if (visible) BackendConnection.refreshLogTail()
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: 24
+        spacing: 12
+
+        Label {
+            text: qsTr("The backend is offline")
+            font.pixelSize: 22
+            font.bold: true
+            color: "#c62828"
+            Layout.fillWidth: true
+        }
+        Label {
+            objectName: "offlineError"
+            text: BackendConnection.error.length > 0 ? BackendConnection.error : qsTr("No reason given.")
+            wrapMode: Text.Wrap
+            Layout.fillWidth: true
+        }
+        Label {
+            text: BackendConnection.mode === BackendConnection.Dev
+                ? qsTr("Dev mode: the backend's log is in the terminal that runs it (%1).").arg(BackendConnection.url)
+                : qsTr("Last lines of %1/var/log/backend.log:").arg(BackendConnection.dataDir)
+            wrapMode: Text.Wrap
+            opacity: 0.7
+            Layout.fillWidth: true
+        }
+        ScrollView {
+            visible: BackendConnection.logTail.length > 0
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+
+            TextArea {
+                objectName: "logTail"
+                text: BackendConnection.logTail
+                readOnly: true
+                wrapMode: TextEdit.NoWrap
+                font.family: "monospace"
+                font.pixelSize: 11
+            }
+        }
+        Item {
+            visible: BackendConnection.logTail.length === 0
+            Layout.fillHeight: true
+        }
+        Button {
+            objectName: "retryButton"
+            text: qsTr("Retry")
+            highlighted: true
+            Layout.alignment: Qt.AlignHCenter
+            onClicked: BackendConnection.restart()
+        }
+    }
+}

@@ -1,0 +1,47 @@
+// A dot and a word for BackendConnection.connectionState (issue 5).
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import QmlBridge
+
+RowLayout {
+    id: root
+
+    /// A BackendConnection.ConnectionState value.
+    property int state: BackendConnection.Connecting
+
+    readonly property color color: {
+        switch (root.state) {
+        case BackendConnection.Online:
+            return "#2e7d32";
+        case BackendConnection.Offline:
+            return "#c62828";
+        default:
+            return "#f9a825";
+        }
+    }
+    readonly property string label: {
+        switch (root.state) {
+        case BackendConnection.Online:
+            return qsTr("Online");
+        case BackendConnection.Reconnecting:
+            return qsTr("Reconnecting");
+        case BackendConnection.Offline:
+            return qsTr("Offline");
+        default:
+            return qsTr("Connecting");
+        }
+    }
+
+    spacing: 6
+
+    Rectangle {
+        implicitWidth: 10
+        implicitHeight: 10
+        radius: 5
+        color: root.color
+    }
+    Label {
+        text: root.label
+    }
+}

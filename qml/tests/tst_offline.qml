@@ -1,0 +1,57 @@
+// Dev mode against a dead port with a short offline threshold (host/tests/qml_tests.rs, scenario
+// offline): the real Main.qml shows the Offline overlay with the error and a Retry button.
+import QtQuick
+import QtTest
+import QmlBridge
+
+TestCase {
+    id: test
+
+    property var window: null
+
+    name: "Offline"
+    when: windowShown
+
+    function findChild(item, name) {
+        if (!item)
+            return null;
+        if (item.objectName === name)
+            return item;
+        const kids = item.children !== undefined ? item.children : [];
+        for (let i = 0; i < kids.length; ++i) {
+            const found = findChild(kids[i], name);
+            if (found)
+                return found;
+        }
+        return null;
+    }
+
+    function initTestCase() {
+        const component = Qt.createComponent("qrc:/qt/qml/QmlBridge/qml/Main.qml");
+        compare(component.status, Component.Ready, component.errorString());
+        test.window = component.createObject(null);
+        verify(test.window !== null);
+    }
+
+    function cleanupTestCase() {
+        if (test.window)
+            test.window.destroy();
+    }
+
+    function test_overlay_shows_the_error_and_retry() {
+        compare(BackendConnection.mode, BackendConnection.Dev);
+        tryCompare(BackendConnection, "connectionState", BackendConnection.Offline, 30000);
+        verify(BackendConnection.error.length > 0, "an error names the failing step");
+        const overlay = findChild(test.window.contentItem.parent, "offlineOverlay");
+        verify(overlay !== null, "overlay exists");
+        tryCompare(overlay, "visible", true, 5000);
+        const error = findChild(overlay, "offlineError");
+        compare(error.text, BackendConnection.error);
+        const retry = findChild(overlay, "retryButton");
+        verify(retry !== null && retry.visible);
+        retry.clicked(); // BackendConnection.restart(): must return at once and not crash
+        const indicator = findChild(test.window.contentItem.parent, "statusIndicator");
+        verify(indicator !== null);
+        compare(indicator.state, BackendConnection.connectionState);
+    }
+}
