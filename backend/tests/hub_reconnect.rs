@@ -137,3 +137,40 @@ async fn an_id_no_longer_in_the_bounded_history_is_reported_as_earliest() {
         assert_eq!(all.expect_event().await.data, data);
     }
 }
+
+#[tokio::test]
+async fn repeated_reconnects_during_publishing_lose_and_duplicate_nothing() {
+    const TOTAL: usize = 300;
+    let server = std::sync::Arc::new(Server::start(config()).await);
+    let token = subscriber(&[]);
+    let q = topics(&["/stream"]);
+    let mut sse = server.subscribe(&q, &token).await;
+    let publisher = tokio::spawn({
+        let server = std::sync::Arc::clone(&server);
+        async move {
+            for i in 0..TOTAL {
+                server
+                    .publish(&[("topic", "/stream"), ("data", &i.to_string())])
+                    .await;
+                if i % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    });
+    let mut seen = Vec::with_capacity(TOTAL);
+    let mut last = None;
+    while seen.len() < TOTAL {
+        let event = sse.expect_event().await;
+        seen.push(event.data.parse::<usize>().unwrap());
+        last = event.id;
+        // Drop the connection every 37 events and resume from the last id received.
+        if seen.len() % 37 == 0 {
+            let id = last.clone().unwrap();
+            sse = resume(&server, &q, &id, &token).await;
+            assert_eq!(header(&sse), id, "the id is still in the history");
+        }
+    }
+    publisher.await.unwrap();
+    assert_eq!(seen, (0..TOTAL).collect::<Vec<_>>());
+}
