@@ -159,14 +159,12 @@ async fn repeated_reconnects_during_publishing_lose_and_duplicate_nothing() {
         }
     });
     let mut seen = Vec::with_capacity(TOTAL);
-    let mut last = None;
     while seen.len() < TOTAL {
         let event = sse.expect_event().await;
         seen.push(event.data.parse::<usize>().unwrap());
-        last = event.id;
         // Drop the connection every 37 events and resume from the last id received.
         if seen.len() % 37 == 0 {
-            let id = last.clone().unwrap();
+            let id = event.id.unwrap();
             sse = resume(&server, &q, &id, &token).await;
             assert_eq!(header(&sse), id, "the id is still in the history");
         }
