@@ -1,5 +1,5 @@
 //! Request guards: the bearer token on `/api/*` and the `Host` check on everything
-//! (`docs/contract.md` §7).
+//! (`docs/contract.md` §7; the `Host` check runs in [`super::site`]'s front layer).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -84,20 +84,16 @@ impl AllowedHosts {
     pub fn allows(&self, host: &str) -> bool {
         self.0.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
-}
 
-/// Middleware: 421 for a `Host` that is not ours (a DNS-rebinding page's requests carry the
-/// attacker's host name).
-pub async fn check_host(State(hosts): State<AllowedHosts>, req: Request, next: Next) -> Response {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| req.uri().authority().map(|a| a.as_str()));
-    if host.is_some_and(|h| hosts.allows(h)) {
-        next.run(req).await
-    } else {
-        ApiError::MisdirectedRequest.into_response()
+    /// Whether the request's `Host` (or, for an absolute-form target, its authority) is one of
+    /// ours. A DNS-rebinding page's requests carry the attacker's host name: they fail this.
+    pub fn allows_request(&self, req: &Request) -> bool {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()));
+        host.is_some_and(|h| self.allows(h))
     }
 }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
+use axum::routing::get;
 use bytes::Bytes;
 use rusqlite::Connection;
 
@@ -107,22 +108,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Caddyfile has a `mercure` block), static files (`file_server`), and the Caddyfile layers,
 /// all behind the `Host` guard. `served` is the listener's address.
 pub fn app(state: AppState, config: &Config, served: SocketAddr, hub: Option<&Hub>) -> Router {
-    let api = todos::router()
-        .fallback(site::not_found)
-        .layer(middleware::from_fn_with_state(
-            state.bearer.clone(),
-            guard::require_bearer,
-        ));
+    let auth = middleware::from_fn_with_state(state.bearer.clone(), guard::require_bearer);
     let mut router = Router::new()
-        .route("/healthz", axum::routing::get(health::healthz))
-        .nest("/api", api)
+        .route("/healthz", get(health::healthz))
+        .merge(todos::router().route_layer(auth))
         .with_state(state);
     if let Some(hub) = hub {
         router = router.merge(hub.router());
     }
+    let router = site::static_files(router, config).layer(DefaultBodyLimit::max(config.max_body));
     let hosts = AllowedHosts::new(served, &config.address.host);
-    let router = site::static_files(router, config)
-        .layer(DefaultBodyLimit::max(config.max_body))
-        .layer(middleware::from_fn_with_state(hosts, guard::check_host));
-    site::layers(router, config)
+    site::layers(router, config, hosts)
 }

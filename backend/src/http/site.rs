@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http::HeaderValue;
@@ -16,6 +16,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
 use super::error::{ApiError, problem};
+use super::guard::AllowedHosts;
 use crate::config::{Config, Encoding, HeaderOp};
 
 /// The fallback for paths no route takes (404 problem+json).
@@ -43,20 +44,11 @@ pub fn static_files(router: Router, config: &Config) -> Router {
     }
 }
 
-/// Compression, response headers, the access log and the bare-error mapping.
-pub fn layers(router: Router, config: &Config) -> Router {
-    let mut router = router.layer(middleware::map_response(problem_for_bare_errors));
-    let ops = Arc::new(header_ops(&config.headers));
-    if !ops.is_empty() {
-        router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
-            let ops = ops.clone();
-            async move {
-                let mut resp = next.run(req).await;
-                apply(&ops, resp.headers_mut());
-                resp
-            }
-        }));
-    }
+/// Compression, then one front layer for everything per-request the site asks for (one layer
+/// instead of four: this is the hot path of `GET /api/todos`): the `Host` guard, the bare-error
+/// mapping, `header` edits and the `log` line.
+pub fn layers(router: Router, config: &Config, hosts: AllowedHosts) -> Router {
+    let mut router = router;
     if !config.encode.is_empty() {
         let has = |e| config.encode.contains(&e);
         let layer = CompressionLayer::new()
@@ -64,10 +56,45 @@ pub fn layers(router: Router, config: &Config) -> Router {
             .zstd(has(Encoding::Zstd));
         router = router.layer(layer);
     }
-    if config.access_log {
-        router = router.layer(middleware::from_fn(access_log));
+    let front = Arc::new(Front {
+        hosts,
+        ops: header_ops(&config.headers),
+        access_log: config.access_log,
+    });
+    router.layer(middleware::from_fn_with_state(front, front_layer))
+}
+
+struct Front {
+    hosts: AllowedHosts,
+    ops: Vec<Op>,
+    access_log: bool,
+}
+
+async fn front_layer(State(front): State<Arc<Front>>, req: Request, next: Next) -> Response {
+    let log = (front.access_log
+        && tracing::enabled!(target: "qmlbridge_backend::access", tracing::Level::INFO))
+    .then(|| {
+        (
+            Instant::now(),
+            req.method().clone(),
+            req.uri().path().to_owned(),
+        )
+    });
+    let mut resp = if front.hosts.allows_request(&req) {
+        problem_for_bare_errors(next.run(req).await)
+    } else {
+        ApiError::MisdirectedRequest.into_response()
+    };
+    apply(&front.ops, resp.headers_mut());
+    if let Some((start, method, path)) = log {
+        tracing::info!(
+            target: "qmlbridge_backend::access",
+            "{method} {path} {} {:.1}ms",
+            resp.status().as_u16(),
+            start.elapsed().as_secs_f64() * 1000.0
+        );
     }
-    router
+    resp
 }
 
 enum Op {
@@ -125,7 +152,7 @@ fn apply(ops: &[Op], headers: &mut http::HeaderMap) {
 
 /// A 4xx/5xx without a body type (axum's 405, `ServeDir`'s 404) becomes problem+json; the other
 /// headers (`Allow`, ...) are kept.
-async fn problem_for_bare_errors(resp: Response) -> Response {
+fn problem_for_bare_errors(resp: Response) -> Response {
     let status = resp.status();
     if !(status.is_client_error() || status.is_server_error())
         || resp.headers().contains_key(header::CONTENT_TYPE)
@@ -143,22 +170,4 @@ async fn problem_for_bare_errors(resp: Response) -> Response {
     parts.headers.extend(fresh.headers().clone());
     let (_, body) = fresh.into_parts();
     Response::from_parts(parts, body).into_response()
-}
-
-/// `log`: one line per request at info, target `qmlbridge_backend::access`.
-async fn access_log(req: Request, next: Next) -> Response {
-    if !tracing::enabled!(target: "qmlbridge_backend::access", tracing::Level::INFO) {
-        return next.run(req).await;
-    }
-    let start = Instant::now();
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let resp = next.run(req).await;
-    tracing::info!(
-        target: "qmlbridge_backend::access",
-        "{method} {path} {} {:.1}ms",
-        resp.status().as_u16(),
-        start.elapsed().as_secs_f64() * 1000.0
-    );
-    resp
 }

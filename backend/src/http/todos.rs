@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Json, Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use http::{HeaderValue, StatusCode, header};
 use serde::Deserialize;
 
@@ -20,11 +20,13 @@ pub const MAX_TITLE: usize = 1000;
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
 
-/// The routes, relative to `/api`.
+/// The routes, and a catch-all under `/api/` so that unknown API paths are behind the token too
+/// (404 only with it). Flat routes rather than `nest`: no URI rewriting per request.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/todos", get(list).post(create))
-        .route("/todos/{id}", get(show).patch(update).delete(delete))
+        .route("/api/todos", get(list).post(create))
+        .route("/api/todos/{id}", get(show).patch(update).delete(delete))
+        .route("/api/{*rest}", any(super::site::not_found))
 }
 
 /// `?limit=&offset=`.
