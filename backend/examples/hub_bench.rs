@@ -1,13 +1,17 @@
 //! Mercure hub benchmark (issue 4), run by `scripts/bench-hub.sh` (`make bench`).
 //!
-//! The hub runs in a child process (this binary with `server`), served like `serve` does it
-//! (tokio, 2 workers, axum over HTTP/1.1 on loopback), so its RSS is its own. The driver (this
-//! process) opens raw-socket SSE subscribers and publishes over HTTP, then prints:
+//! The measured server is the real backend, `target/release/qmlbridge-backend serve` with the
+//! repository's Caddyfile (access log, compression, `Host` guard, JWT-authenticated subscribers),
+//! in its own process so its RSS is its own (`HUB_BENCH_BACKEND` and `HUB_BENCH_CADDYFILE`
+//! override the binary and the Caddyfile). The driver (this process) opens raw-socket SSE
+//! subscribers and publishes over HTTP, then prints:
 //!
 //! 1. publish -> receive latency p50/p99/max at 1,000 subscribers (paced publishing);
-//! 2. updates/s (and deliveries/s) with 1,000 subscribers while publishing flat out;
-//! 3. RSS of the hub process per 1,000 idle subscribers, and at 10,000 idle subscribers; then the
-//!    same for a do-nothing SSE endpoint on the same server stack, the floor hyper and axum set.
+//! 2. updates/s (and deliveries/s) with 1,000 subscribers while publishing flat out, and the CPU
+//!    time per delivery;
+//! 3. RSS per 1,000 idle subscribers, and at 10,000 idle subscribers; then the same for the hub's
+//!    router alone and for a do-nothing SSE endpoint on `axum::serve` (this binary with `server
+//!    hub|plain`), which tells the hub's share from the rest of the stack's.
 //!
 //! `hub_bench idle` runs only part 3.
 //! Targets (2 cores): p99 <= 10 ms at 1,000 subscribers; 10,000 idle subscribers under 200 MB.
@@ -20,9 +24,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{EncodingKey, Header};
-use qmlbridge_backend::config::mercure::{JwtKey, MercureConfig};
-use qmlbridge_backend::hub::Hub;
-use qmlbridge_backend::secret::Secret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -45,42 +46,38 @@ fn main() -> AnyResult<()> {
         .enable_all()
         .build()?;
     if std::env::args().nth(1).as_deref() == Some("server") {
-        return runtime.block_on(server());
+        let hub_only = std::env::args().nth(2).as_deref() == Some("hub");
+        return runtime.block_on(server(hub_only));
     }
     runtime.block_on(driver())
 }
 
-/// The hub alone, as the backend mounts it: anonymous subscribers, a publisher key.
-async fn server() -> AnyResult<()> {
-    let config = MercureConfig {
-        publisher_jwt: Some(JwtKey {
-            key: Secret::new(KEY),
-            alg: "HS256".into(),
-        }),
-        anonymous: true,
-        ..MercureConfig::default()
-    };
-    let hub = Hub::new(&config)?;
+/// `server plain`: a do-nothing SSE endpoint on `axum::serve` (2 workers, as `serve` runs);
+/// `server hub`: the hub's router alone (subscribers with a JWT, no other layer). References that
+/// tell the hub's per-subscriber memory from the rest of the backend's per-connection memory.
+async fn server(hub_only: bool) -> AnyResult<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("PORT {}", listener.local_addr()?.port());
     std::io::stdout().flush()?;
-    // `server plain`: the same server stack with a do-nothing SSE endpoint, to tell the hub's
-    // per-subscriber memory from hyper's and axum's per-connection memory.
-    let router = if std::env::args().nth(2).as_deref() == Some("plain") {
-        axum::Router::new().route(
-            "/.well-known/mercure",
-            axum::routing::get(|| async {
-                let first = futures_util::stream::once(async {
-                    Ok::<_, std::convert::Infallible>(bytes::Bytes::from_static(b":\n"))
-                });
-                let body = futures_util::StreamExt::chain(first, futures_util::stream::pending());
-                axum::response::Response::new(axum::body::Body::from_stream(body))
-            }),
-        )
-    } else {
+    let key = || {
+        Some(qmlbridge_backend::config::mercure::JwtKey {
+            key: qmlbridge_backend::secret::Secret::new(KEY),
+            alg: "HS256".into(),
+        })
+    };
+    let config = qmlbridge_backend::config::mercure::MercureConfig {
+        publisher_jwt: key(),
+        subscriber_jwt: key(),
+        ..Default::default()
+    };
+    let hub = qmlbridge_backend::hub::Hub::new(&config)?;
+    let router = if hub_only {
         hub.router()
+    } else {
+        plain_router()
     };
     let serve = axum::serve(listener, router);
+    let _keep = hub;
     // Runs until the driver closes our stdin.
     let stdin_closed = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
@@ -97,17 +94,110 @@ async fn server() -> AnyResult<()> {
     Ok(())
 }
 
-/// A hub child process.
+/// A do-nothing SSE endpoint: a first comment, then nothing, forever.
+fn plain_router() -> axum::Router {
+    axum::Router::new().route(
+        "/.well-known/mercure",
+        axum::routing::get(|| async {
+            let first = futures_util::stream::once(async {
+                Ok::<_, std::convert::Infallible>(bytes::Bytes::from_static(b":\n"))
+            });
+            let body = futures_util::StreamExt::chain(first, futures_util::stream::pending());
+            axum::response::Response::new(axum::body::Body::from_stream(body))
+        }),
+    )
+}
+
+/// What runs in the child process.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `qmlbridge-backend serve` (release) with the repository's Caddyfile.
+    Backend,
+    /// [`server`] `hub`: the hub's router alone.
+    HubOnly,
+    /// [`server`] `plain`: the server stack alone.
+    Plain,
+}
+
+/// The measured server, in its own process.
 struct HubProcess {
     child: Child,
     addr: SocketAddr,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl HubProcess {
-    fn start(plain: bool) -> AnyResult<Self> {
+    fn start(kind: Kind) -> AnyResult<Self> {
+        match kind {
+            Kind::Backend => Self::backend(),
+            Kind::HubOnly => Self::example_server("hub"),
+            Kind::Plain => Self::example_server("plain"),
+        }
+    }
+
+    fn backend() -> AnyResult<Self> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let bin = std::env::var_os("HUB_BENCH_BACKEND")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join("target/release/qmlbridge-backend"));
+        let dir = tempfile::tempdir()?;
+        let log = dir.path().join("backend.log");
+        let child = Command::new(&bin)
+            .args(["serve", "--config"])
+            .arg(
+                std::env::var_os("HUB_BENCH_CADDYFILE")
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| root.join("Caddyfile")),
+            )
+            .current_dir(dir.path())
+            .env("PORT", "0")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/db.sqlite", dir.path().display()),
+            )
+            .env("BRIDGE_TOKEN", "hub-bench-token")
+            .env("MERCURE_PUBLISHER_JWT_KEY", KEY)
+            .env("MERCURE_SUBSCRIBER_JWT_KEY", KEY)
+            .env_remove("LISTEN_FDS")
+            .env_remove("NOTIFY_SOCKET")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .map_err(|e| {
+                format!(
+                    "{}: {e} (build it: cargo build --release -p qmlbridge-backend)",
+                    bin.display()
+                )
+            })?;
+        let mut process = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            _dir: None,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(rest) = text.split("listening on http://").nth(1) {
+                process.addr = rest
+                    .split_whitespace()
+                    .next()
+                    .ok_or("no address")?
+                    .parse()?;
+                process._dir = Some(dir);
+                return Ok(process);
+            }
+            if let Ok(Some(status)) = process.child.try_wait() {
+                return Err(format!("the backend exited ({status}): {text}").into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err("the backend did not listen within 60 s".into())
+    }
+
+    fn example_server(what: &str) -> AnyResult<Self> {
         let mut child = Command::new(std::env::current_exe()?)
-            .arg("server")
-            .args(plain.then_some("plain"))
+            .args(["server", what])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()?;
@@ -122,6 +212,7 @@ impl HubProcess {
         Ok(Self {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            _dir: None,
         })
     }
 
@@ -139,8 +230,11 @@ impl HubProcess {
 
 impl Drop for HubProcess {
     fn drop(&mut self) {
+        // The reference stops when its stdin closes, the backend on SIGTERM.
         drop(self.child.stdin.take());
-        if self.child.wait_timeout_secs(5).is_none() {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        if self.child.wait_timeout_secs(10).is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
@@ -165,11 +259,12 @@ impl WaitTimeout for Child {
 }
 
 /// Opens a subscription on a raw socket and waits for the headers and the first comment.
-async fn open(addr: SocketAddr, topic: &str) -> AnyResult<(TcpStream, Vec<u8>)> {
+async fn open(addr: SocketAddr, topic: &str, token: &str) -> AnyResult<(TcpStream, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let request = format!(
-        "GET /.well-known/mercure?topic={topic} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+        "GET /.well-known/mercure?topic={topic} HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
     let mut buf = Vec::with_capacity(1024);
@@ -266,18 +361,21 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 async fn driver() -> AnyResult<()> {
     if std::env::args().nth(1).as_deref() == Some("idle") {
-        idle_rss(false).await?;
-        return idle_rss(true).await;
+        for kind in [Kind::Backend, Kind::HubOnly, Kind::Plain] {
+            idle_rss(kind).await?;
+        }
+        return Ok(());
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "== Mercure hub: {SUBSCRIBERS} subscribers, hub in its own process (2 tokio workers); load average {}",
+        "== Mercure hub (qmlbridge-backend serve, release): {SUBSCRIBERS} subscribers; load average {}",
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
             .join(" ")
     );
-    let hub = HubProcess::start(false)?;
+    let hub = HubProcess::start(Kind::Backend)?;
+    let listener = subscriber_token()?;
     let token = jsonwebtoken::encode(
         &Header::default(),
         &serde_json::json!({ "mercure": { "publish": ["*"] } }),
@@ -293,7 +391,7 @@ async fn driver() -> AnyResult<()> {
 
     let mut readers = Vec::with_capacity(SUBSCRIBERS);
     for _ in 0..SUBSCRIBERS {
-        let (stream, rest) = open(hub.addr, "%2Fbench").await?;
+        let (stream, rest) = open(hub.addr, "%2Fbench", &listener).await?;
         readers.push(tokio::spawn(read_updates(
             stream,
             rest,
@@ -426,17 +524,29 @@ async fn driver() -> AnyResult<()> {
         2e6 / ((hub_us + driver_us) * SUBSCRIBERS as f64)
     );
 
-    idle_rss(false).await?;
-    idle_rss(true).await
+    for kind in [Kind::Backend, Kind::HubOnly, Kind::Plain] {
+        idle_rss(kind).await?;
+    }
+    Ok(())
+}
+
+/// A token allowed to subscribe to everything.
+fn subscriber_token() -> AnyResult<String> {
+    Ok(jsonwebtoken::encode(
+        &Header::default(),
+        &serde_json::json!({ "mercure": { "subscribe": ["*"] } }),
+        &EncodingKey::from_secret(KEY.as_bytes()),
+    )?)
 }
 
 /// 3. RSS of a fresh hub process with 0, 1,000 and 10,000 idle subscribers.
-async fn idle_rss(plain: bool) -> AnyResult<()> {
-    let hub = HubProcess::start(plain)?;
-    let what = if plain {
-        "do-nothing SSE endpoint, same server stack (reference)"
-    } else {
-        "hub"
+async fn idle_rss(kind: Kind) -> AnyResult<()> {
+    let hub = HubProcess::start(kind)?;
+    let token = Arc::new(subscriber_token()?);
+    let what = match kind {
+        Kind::Backend => "qmlbridge-backend serve",
+        Kind::HubOnly => "the hub's router alone on axum::serve (reference)",
+        Kind::Plain => "do-nothing SSE endpoint on axum::serve (reference)",
     };
     println!("idle RSS, {what}:");
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -449,9 +559,12 @@ async fn idle_rss(plain: bool) -> AnyResult<()> {
         for i in held.len()..target {
             let limit = Arc::clone(&limit);
             let addr = hub.addr;
+            let token = Arc::clone(&token);
             opening.push(tokio::spawn(async move {
                 let _permit = limit.acquire().await?;
-                open(addr, &format!("%2Fidle%2F{i}")).await.map(|(s, _)| s)
+                open(addr, &format!("%2Fidle%2F{i}"), &token)
+                    .await
+                    .map(|(s, _)| s)
             }));
         }
         for o in opening {
@@ -463,7 +576,7 @@ async fn idle_rss(plain: bool) -> AnyResult<()> {
         print!(
             "  {rss:.1} MiB with {target} subscribers ({per_1000:.1} MiB per 1,000 above the empty process)"
         );
-        if target == 10_000 && !plain {
+        if target == 10_000 && kind == Kind::Backend {
             print!("  (target < 200 MB: ratio {:.2})", rss * 1.048_576 / 200.0);
         }
         println!();
