@@ -10,17 +10,21 @@
 #      files where host/supervisor/src/paths.rs looks, qt.conf, platform plugins, QML modules,
 #      desktop file (desktop-file-validate), icon, licence notices; every ELF inside resolves all
 #      its libraries, and every Qt library from the image.
-#   2. FUSE mode, fresh data dir: the host logs state=Online, the data dir and var/data.sqlite
-#      exist, the backend runs from the mounted image and answers /api/todos: 401 without the
-#      token, 200 with it (read from the backend's /proc/<pid>/environ: we are root in our own
-#      namespace), a POSTed todo is listed. SIGKILL of the AppImage process: no backend and no
-#      host process remain, the FUSE mount goes away.
-#   3. APPIMAGE_EXTRACT_AND_RUN=1, same data dir: Online, migrate on the existing database, the
-#      todo of run 2 is still there. SIGKILL of the AppImage (runtime) process: nothing remains.
-#   4. --appimage-extract-and-run: Online; SIGTERM to the host closes it, the backend is stopped,
-#      exit status 0.
+#   2. FUSE mode, fresh data dir, under Xvfb (xcb platform plugin): the window is mapped, the host
+#      logs state=Online, the data dir and var/data.sqlite exist, host and backend run from the
+#      mounted image, the backend answers /api/todos: 401 without the token, 200 with it (read
+#      from the backend's /proc/<pid>/environ: we are root in our own namespace), a POSTed todo
+#      is listed. SIGKILL of the AppImage process: no backend and no host process remain, the
+#      FUSE mount goes away.
+#   3. APPIMAGE_EXTRACT_AND_RUN=1, offscreen, same data dir: Online, migrate on the existing
+#      database, the todo of run 2 is still there. SIGKILL of the AppImage (runtime) process:
+#      nothing remains.
+#   4. --appimage-extract-and-run, offscreen: Online; SIGTERM to the host closes it, the backend
+#      is stopped, exit status 0.
+# After Online, every run also checks that the host still runs and logged no QML load failure.
 #
-# Needs root (or unprivileged user namespaces), curl, libfuse2 (scripts/install-deps.sh appimage).
+# Needs root (or unprivileged user namespaces), curl, libfuse2, Xvfb, xwininfo
+# (scripts/install-deps.sh appimage).
 # No timing is asserted; the seconds to Online are printed for information.
 set -euo pipefail
 
@@ -28,13 +32,15 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEADLINE=${APPIMAGE_TEST_DEADLINE:-30} # seconds to wait for each condition (loaded 2-core CI)
 MAX_BYTES=$((40 * 1000 * 1000))
 APP=todo ORG=qmlbridge
+WINDOW_TITLE="qmlbridge todo" # qml/Main.qml
+XDISPLAY=:71
 
 log() { printf 'test-appimage: %s\n' "$*" >&2; }
 
 if [ "${1:-}" != --inside ]; then
   IMG=$(realpath "${1:-$ROOT/dist/qmlbridge-$APP-x86_64.AppImage}")
   [ -x "$IMG" ] || { log "no image at $IMG (make appimage)"; exit 1; }
-  for tool in curl unshare desktop-file-validate readelf ldd; do
+  for tool in curl unshare desktop-file-validate readelf ldd Xvfb xwininfo; do
     command -v "$tool" >/dev/null || { log "$tool not found (scripts/install-deps.sh appimage)"; exit 1; }
   done
   exec "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$IMG"
@@ -69,7 +75,7 @@ wait_for() {
 pids_named() {
   local stat pid rest comm state
   for stat in /proc/[0-9]*/stat; do
-    read -r pid rest <"$stat" 2>/dev/null || continue
+    { read -r pid rest <"$stat"; } 2>/dev/null || continue
     comm=${rest#(}
     comm=${comm%%) *}
     state=${rest##*) }
@@ -82,19 +88,23 @@ none_named() { [ -z "$(pids_named "$1")" ]; }
 one_named() { [ "$(pids_named "$1" | wc -l)" -eq 1 ]; }
 environ_var() { tr '\0' '\n' <"/proc/$1/environ" | sed -n "s/^$2=//p"; }
 no_fuse_mount() { ! grep -q '/\.mount_' /proc/self/mounts; }
-logged_online() { grep -q 'state=Online' "$DATA/var/log/host.log" 2>/dev/null; }
+# Only what this run wrote: the data dir (and its host.log) outlives a run.
+new_log() { tail -c +$((LOG_OFFSET + 1)) "$DATA/var/log/host.log" 2>/dev/null; }
+logged_online() { new_log | grep -q 'state=Online'; }
+window_viewable() { xwininfo -display $XDISPLAY -name "$WINDOW_TITLE" 2>/dev/null | grep -q IsViewable; }
 
 # start_app LOGNAME [ARG...]: starts the image in the background with a user-like environment.
 start_app() {
   local name=$1
   shift
+  LOG_OFFSET=$(stat -c %s "$DATA/var/log/host.log" 2>/dev/null || echo 0)
   LOGS=("$WORK/$name.log" "$DATA/var/log/host.log" "$DATA/var/log/backend.log")
   env -u BRIDGE_URL -u DATABASE_URL -u BRIDGE_BACKEND_BIN -u BRIDGE_BACKEND_DIR \
     -u BRIDGE_CADDYFILE -u QT_PLUGIN_PATH -u QML2_IMPORT_PATH -u QML_IMPORT_PATH \
-    -u LD_LIBRARY_PATH -u DISPLAY -u WAYLAND_DISPLAY \
+    -u LD_LIBRARY_PATH -u WAYLAND_DISPLAY \
     HOME="$HOME_DIR" XDG_DATA_HOME="$HOME_DIR/.local/share" XDG_CONFIG_HOME="$HOME_DIR/.config" \
     XDG_CACHE_HOME="$HOME_DIR/.cache" XDG_RUNTIME_DIR="$HOME_DIR/run" \
-    QT_QPA_PLATFORM=offscreen BRIDGE_LOG=info \
+    QT_QPA_PLATFORM="${PLATFORM:-offscreen}" DISPLAY="${DISPLAY_ENV:-}" BRIDGE_LOG=info \
     "$IMG" "$@" >"$WORK/$name.log" 2>&1 </dev/null &
   APP_PID=$!
   STARTED=$SECONDS
@@ -128,6 +138,10 @@ check_online() {
   [ "${body:0:1}" = "[" ] || fail "GET /api/todos: not a JSON array: ${body:0:200}"
   TOKEN=$token
   BODY=$body
+  kill -0 "$HOST_PID" 2>/dev/null || fail "the host exited"
+  if new_log | grep -E 'failed to load|is not a type|module .* is not installed' >&2; then
+    fail "the host logged a QML load failure"
+  fi
 }
 
 # SIGKILLs $APP_PID and checks that no host and no backend process remain.
@@ -181,9 +195,13 @@ static_checks() {
 }
 
 fuse_run() {
-  log "run 1: FUSE mount, fresh data dir"
+  log "run 1: FUSE mount, fresh data dir, Xvfb"
   [ ! -e "$DATA" ] || fail "data dir exists before the first run"
-  start_app fuse
+  Xvfb $XDISPLAY -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+  wait_for "Xvfb" test -S "/tmp/.X11-unix/X${XDISPLAY#:}"
+  PLATFORM=xcb DISPLAY_ENV=$XDISPLAY start_app fuse
+  wait_for "the window \"$WINDOW_TITLE\" to be mapped" window_viewable
+  log "  window after $((SECONDS - STARTED)) s (information only)"
   check_online /tmp/.mount_
   curl -sS --fail -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
     -d '{"title":"written through the AppImage"}' "$URL/api/todos" || fail "POST /api/todos failed"
