@@ -13,9 +13,9 @@ ApplicationWindow {
     visible: true
     title: qsTr("qmlbridge todo")
 
-    TodoModel {
-        id: todos
-    }
+    // A property rather than a child: Qt 6.4's qmllint cannot tell that the cxx-qt type is a
+    // QObject (its qmltypes carry no prototype) and rejects it as a default-property child.
+    readonly property TodoModel todos: TodoModel {}
 
     header: ToolBar {
         RowLayout {
@@ -69,16 +69,18 @@ ApplicationWindow {
             id: list
 
             objectName: "todoList"
-            model: todos
+            model: window.todos
             clip: true
             spacing: 2
             Layout.fillWidth: true
             Layout.fillHeight: true
 
             delegate: TodoDelegate {
-                width: list.width
-                onToggled: todos.toggle(todoId)
-                onRemoved: todos.remove(todoId)
+                id: row
+
+                width: ListView.view.width
+                onToggled: row.ListView.view.model.toggle(row.todoId)
+                onRemoved: row.ListView.view.model.remove(row.todoId)
             }
 
             Label {
@@ -91,8 +93,8 @@ ApplicationWindow {
 
         Label {
             objectName: "modelError"
-            visible: todos.error.length > 0
-            text: todos.error
+            visible: window.todos.error.length > 0
+            text: window.todos.error
             color: "#b00020"
             wrapMode: Text.Wrap
             Layout.fillWidth: true
@@ -106,7 +108,7 @@ ApplicationWindow {
     }
 
     function addTodo() {
-        todos.add(titleField.text);
+        window.todos.add(titleField.text);
         titleField.clear();
     }
 }

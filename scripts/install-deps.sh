@@ -11,7 +11,7 @@ build=(pkg-config g++ make python3
        qt6-base-dev qt6-declarative-dev qt6-declarative-dev-tools qmake6
        qml6-module-qtqml qml6-module-qtquick qml6-module-qtquick-window
        qml6-module-qtquick-controls qml6-module-qtquick-layouts
-       qml6-module-qtquick-templates qml6-module-qtqml-workerscript)
+       qml6-module-qtquick-templates qml6-module-qtqml-workerscript qml6-module-qtqml-models)
 test=(qml6-module-qttest xvfb xauth chromium procps psmisc fonts-dejavu-core)
 bench=(wrk)
 appimage=(squashfs-tools patchelf desktop-file-utils file qt6-wayland libfuse2 curl xvfb x11-utils)

@@ -44,6 +44,11 @@ pub fn run(url: &str) -> ExitCode {
             unsafe { qmlbridge_app_exit(1) };
         })
         .release();
+    // Qt 6.5 made `qrc:/qt/qml` a default import path; 6.4 (Debian 12) needs it to find the
+    // module's qmldir, which registers the QML-file types (StatusIndicator, OfflineOverlay...).
+    engine_ref
+        .as_mut()
+        .add_import_path(&QString::from(crate::QML_IMPORT_PATH));
     engine_ref.as_mut().load(&QUrl::from(url));
     // objectCreationFailed fires inside load(), before exec() could see exit(1).
     if failed.load(Ordering::SeqCst) {

@@ -18,6 +18,8 @@ pub mod todos;
 
 /// The URL of the main window inside the compiled-in QML module.
 pub const MAIN_QML: &str = "qrc:/qt/qml/QmlBridge/qml/Main.qml";
+/// Where the compiled-in QML modules live (`<path>/QmlBridge/qmldir`).
+pub const QML_IMPORT_PATH: &str = "qrc:/qt/qml";
 
 /// The supervision core this crate mirrors (re-exported for the tests and `main`).
 pub use qmlbridge_supervisor as supervisor;

@@ -29,10 +29,10 @@ pub fn parse_update(data: &str) -> Option<Change> {
         id: i64,
         deleted: bool,
     }
-    if let Ok(d) = serde_json::from_str::<Deleted>(data) {
-        if d.deleted {
-            return Some(Change::Removed(d.id));
-        }
+    if let Ok(d) = serde_json::from_str::<Deleted>(data)
+        && d.deleted
+    {
+        return Some(Change::Removed(d.id));
     }
     serde_json::from_str::<Todo>(data).ok().map(Change::Upsert)
 }

@@ -6,8 +6,8 @@
 //!
 //! - `dev`: a `qmlbridge-backend serve` started here; mode, URL and state follow the supervisor;
 //!   add/toggle/remove through the model; a todo POSTed by another client appears in the model.
-//! - `bundled`: the supervisor spawns the real backend; after the child is SIGKILLed,
-//!   `tokenRotated` fires with the new token and requests keep working with it.
+//! - `bundled`: the supervisor spawns the real backend; after the child is SIGKILLed (when the
+//!   test asks for it), `tokenRotated` fires with the new token and requests keep working.
 //! - `offline`: dev mode against a dead port with a short threshold: `Main.qml` shows the Offline
 //!   overlay with the error.
 
@@ -15,8 +15,9 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
-use qmlbridge_host::supervisor::{ConnectionState, Event};
+use qmlbridge_host::supervisor::{ConnectionState, Event, Snapshot};
 use serde_json::json;
 
 const SCENARIO: &str = "QMLBRIDGE_TEST_SCENARIO";
@@ -96,34 +97,64 @@ fn bundled(dir: &Path) -> i32 {
     set_env("BRIDGE_BACKEND_DIR", repo.join("backend"));
     set_env("BRIDGE_CADDYFILE", repo.join("Caddyfile"));
     let session = qmlbridge_host::session::get();
-    // Kill the first backend child once it is Online: the supervisor must respawn it with a new
-    // token and BackendConnection must say so through tokenRotated.
+    // The first subscriber sees every event since start, so no Child pid is missed.
     let events = session.subscribe().unwrap();
-    std::thread::spawn(move || kill_first_child_when_online(events));
+    std::thread::spawn(move || kill_child_when_asked(events));
     let data = dir.join("xdg/qmlbridge/todo");
-    let input = common::stage(dir, "tst_bundled.qml", &json!({ "dataDir": data }));
+    let input = common::stage(
+        dir,
+        "tst_bundled.qml",
+        &json!({ "dataDir": data, "killMarker": KILL_MARKER }),
+    );
     common::quick_test(&input)
 }
 
-fn kill_first_child_when_online(mut events: tokio::sync::broadcast::Receiver<Event>) {
+/// The title of the todo through which tst_bundled.qml asks for the backend to be killed: the
+/// QML side is then set up (its spies connected, the first token noted), so the test does not
+/// depend on how fast Qt starts compared with the backend.
+const KILL_MARKER: &str = "kill the backend now";
+
+/// SIGKILLs the current backend child once the marker todo exists: the supervisor must respawn
+/// it with a new token and `BackendConnection` must say so through `tokenRotated`.
+fn kill_child_when_asked(mut events: tokio::sync::broadcast::Receiver<Event>) {
+    use tokio::sync::broadcast::error::TryRecvError;
     let mut pid = None;
-    loop {
-        match events.blocking_recv() {
-            Ok(Event::Child { pid: p }) => pid = Some(p),
-            Ok(Event::State(s)) if s.state == ConnectionState::Online => {
-                if let Some(pid) = pid {
-                    eprintln!("qml_tests: SIGKILL backend child {pid}");
-                    let _ = nix::sys::signal::kill(
-                        nix::unistd::Pid::from_raw(pid as i32),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                    return;
-                }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        loop {
+            match events.try_recv() {
+                Ok(Event::Child { pid: p }) => pid = Some(p),
+                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Closed) => return,
             }
-            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-            Err(_) => return,
         }
+        let Some(snapshot) = qmlbridge_host::session::get().snapshot() else {
+            return;
+        };
+        if let Some(pid) = pid
+            && snapshot.state == ConnectionState::Online
+            && marker_exists(&snapshot)
+        {
+            eprintln!("qml_tests: SIGKILL backend child {pid}");
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Whether `GET /api/todos` lists the marker todo (plain HTTP/1.1, as another client would).
+fn marker_exists(snapshot: &Snapshot) -> bool {
+    let token = snapshot.token.as_ref().map_or("", |t| t.expose());
+    let addr = snapshot.url.trim_start_matches("http://");
+    let request = format!(
+        "GET /api/todos?limit=1000 HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    common::http(addr, &request).is_some_and(|body| body.contains(KILL_MARKER))
 }
 
 fn offline(dir: &Path) -> i32 {

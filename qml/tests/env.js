@@ -4,5 +4,6 @@
 
 var env = {
     "url": "http://127.0.0.1:8765",
-    "dataDir": ""
+    "dataDir": "",
+    "killMarker": "kill the backend now"
 };

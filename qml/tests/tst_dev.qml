@@ -2,6 +2,7 @@
 // BackendConnection follows the supervisor, TodoModel talks to the REST API, and a todo created
 // by another client appears in the model.
 import QtQuick
+import QtQml.Models
 import QtTest
 import QmlBridge
 import "env.js" as Env
@@ -11,19 +12,22 @@ TestCase {
 
     name: "DevMode"
 
-    TodoModel {
-        id: todos
-    }
-
+    // Properties rather than children: see Main.qml (qmllint and cxx-qt's qmltypes).
+    readonly property TodoModel todos: TodoModel {}
     // A second window's model: its own hub subscription and requests.
-    TodoModel {
-        id: otherWindow
+    readonly property TodoModel otherWindow: TodoModel {}
+
+    Instantiator {
+        id: otherRows
+
+        model: test.otherWindow
+        delegate: QtObject {}
     }
 
     SignalSpy {
         id: liveChanges
 
-        target: todos
+        target: test.todos
         signalName: "liveChanged"
     }
 
@@ -31,7 +35,7 @@ TestCase {
     Instantiator {
         id: rows
 
-        model: todos
+        model: test.todos
         delegate: QtObject {
             required property var todoId
             required property string title
@@ -56,7 +60,7 @@ TestCase {
 
     // Another client: a plain HTTP request with the dev token.
     function postAsOtherClient(title) {
-        const xhr = new XMLHttpRequest();
+        const xhr = new XMLHttpRequest(); // qmllint disable unqualified
         xhr.open("POST", BackendConnection.url + "/api/todos");
         xhr.setRequestHeader("Authorization", "Bearer " + BackendConnection.token);
         xhr.setRequestHeader("Content-Type", "application/json");
@@ -74,25 +78,25 @@ TestCase {
 
     function test_2_add_toggle_remove() {
         tryCompare(BackendConnection, "connectionState", BackendConnection.Online, 20000);
-        todos.add("  write the tests  ");
-        todos.add("   ");
+        test.todos.add("  write the tests  ");
+        test.todos.add("   ");
         tryVerify(() => rowWithTitle("write the tests") !== null, 10000, "added row");
         const row = rowWithTitle("write the tests");
         compare(row.done, false);
-        todos.toggle(row.todoId);
+        test.todos.toggle(row.todoId);
         tryVerify(() => rowWithTitle("write the tests").done === true, 10000, "toggled");
-        const before = todos.count;
-        todos.remove(row.todoId);
-        tryCompare(todos, "count", before - 1, 10000);
+        const before = rows.count;
+        test.todos.remove(row.todoId);
+        tryCompare(rows, "count", before - 1, 10000);
         verify(rowWithTitle("write the tests") === null);
-        compare(todos.error, "");
+        compare(test.todos.error, "");
     }
 
     function test_3_other_clients_changes_arrive_live() {
         tryCompare(BackendConnection, "connectionState", BackendConnection.Online, 20000);
         // Subscribed to the hub: after this, only the Mercure stream can bring the new row (the
         // model refetches only on a (re)connect, which would flip `live` and count in the spy).
-        tryCompare(todos, "live", true, 20000);
+        tryCompare(test.todos, "live", true, 20000);
         liveChanges.clear();
         const started = Date.now();
         const xhr = postAsOtherClient("from another client");
@@ -101,26 +105,26 @@ TestCase {
         tryVerify(() => rowWithTitle("from another client") !== null, 20000, "live update");
         console.log("other client's todo visible after " + (Date.now() - started) + " ms");
         compare(liveChanges.count, 0, "no reconnect (and so no refetch) while waiting");
-        compare(todos.live, true);
+        compare(test.todos.live, true);
     }
 
     function test_4_two_windows_see_each_others_changes() {
-        tryCompare(otherWindow, "live", true, 20000);
-        tryCompare(todos, "live", true, 20000);
-        const before = otherWindow.count;
-        todos.add("seen by the other window");
-        tryCompare(otherWindow, "count", before + 1, 20000);
+        tryCompare(test.otherWindow, "live", true, 20000);
+        tryCompare(test.todos, "live", true, 20000);
+        const before = otherRows.count;
+        test.todos.add("seen by the other window");
+        tryCompare(otherRows, "count", before + 1, 20000);
         tryVerify(() => rowWithTitle("seen by the other window") !== null, 20000, "own add");
         // The other way round: a delete from the other window reaches this one through the hub.
-        otherWindow.remove(rowWithTitle("seen by the other window").todoId);
+        test.otherWindow.remove(rowWithTitle("seen by the other window").todoId);
         tryVerify(() => rowWithTitle("seen by the other window") === null, 20000, "other's delete");
-        tryCompare(otherWindow, "count", before, 20000);
+        tryCompare(otherRows, "count", before, 20000);
     }
 
     function test_5_errors_are_reported_not_thrown() {
-        todos.toggle(-42); // unknown id: nothing to do
-        todos.remove(999999); // already gone counts as removed
+        test.todos.toggle(-42); // unknown id: nothing to do
+        test.todos.remove(999999); // already gone counts as removed
         wait(300);
-        compare(todos.error, "");
+        compare(test.todos.error, "");
     }
 }

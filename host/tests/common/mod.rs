@@ -99,24 +99,30 @@ impl DevBackend {
 
     fn wait_healthy(&self) {
         let addr = self.url.trim_start_matches("http://").to_string();
+        let request = format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
-                use std::io::{Read, Write};
-                let req =
-                    format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-                let mut out = String::new();
-                if s.write_all(req.as_bytes()).is_ok()
-                    && s.read_to_string(&mut out).is_ok()
-                    && out.starts_with("HTTP/1.1 200")
-                {
-                    return;
-                }
+            if http(&addr, &request).is_some() {
+                return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("the dev backend at {} never became healthy", self.url);
     }
+}
+
+/// Sends one raw HTTP/1.1 `request` (with `Connection: close`) to `addr`; the whole response
+/// when its status is 200.
+pub fn http(addr: &str, request: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut out = String::new();
+    stream.read_to_string(&mut out).ok()?;
+    out.starts_with("HTTP/1.1 200").then_some(out)
 }
 
 impl Drop for DevBackend {
@@ -141,13 +147,16 @@ pub fn quick_test(input: &Path) -> i32 {
     let exe = std::env::args()
         .next()
         .unwrap_or_else(|| "qml_tests".into());
-    let args: Vec<CString> = [exe.as_str(), "-input", input.to_str().unwrap()]
+    let input = input.to_str().unwrap();
+    let import = qmlbridge_host::QML_IMPORT_PATH;
+    let args: Vec<CString> = [exe.as_str(), "-import", import, "-input", input]
         .iter()
         .map(|a| CString::new(*a).unwrap())
         .collect();
     let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
     argv.push(std::ptr::null_mut());
-    let dir = CString::new(input.parent().unwrap().to_str().unwrap()).unwrap();
+    let dir = Path::new(input).parent().unwrap().to_str().unwrap();
+    let dir = CString::new(dir).unwrap();
     // SAFETY: argv holds `args.len()` valid C strings (plus a NULL) that outlive the call.
     unsafe { qmlbridge_quick_test_main(args.len() as c_int, argv.as_mut_ptr(), dir.as_ptr()) }
 }
