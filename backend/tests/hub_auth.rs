@@ -280,4 +280,48 @@ async fn cors_answers_only_the_configured_origins() {
         response.headers()["access-control-allow-origin"],
         "http://localhost:8765"
     );
+    assert_eq!(
+        response.headers()["access-control-allow-credentials"],
+        "true"
+    );
+    assert_eq!(
+        response.headers()["access-control-expose-headers"],
+        "last-event-id"
+    );
+    assert!(
+        ok.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("last-event-id")
+    );
+
+    // A request without `Origin` (the desktop client) gets no CORS headers, nor does a publish
+    // from an unlisted origin.
+    let plain = server
+        .subscribe_with(&topics(&["/t"]), |r| r.bearer_auth(&token))
+        .await;
+    assert_eq!(plain.status(), 200);
+    assert!(
+        !plain
+            .headers()
+            .keys()
+            .any(|k| k.as_str().starts_with("access-control-") || k == "vary"),
+        "{:?}",
+        plain.headers()
+    );
+    let evil_publish = server
+        .client
+        .post(server.url(""))
+        .bearer_auth(publisher())
+        .header("origin", "http://evil.example")
+        .form(&[("topic", "/t")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        evil_publish
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }

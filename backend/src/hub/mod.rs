@@ -104,8 +104,11 @@ impl Hub {
                 get(subscriptions::handler),
             )
             .with_state(self.clone());
-        match cors::layer(&self.inner.config) {
-            Some(layer) => router.layer(layer),
+        match cors::Origins::new(&self.inner.config) {
+            Some(origins) => router.layer(axum::middleware::from_fn_with_state(
+                origins,
+                cors::middleware,
+            )),
             None => router,
         }
     }

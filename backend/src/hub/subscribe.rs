@@ -139,7 +139,6 @@ pub async fn handler(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache, no-store, must-revalidate, max-age=0"),
     );
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     if let Some(id) = replay
         .last_event_id
         .and_then(|id| HeaderValue::from_str(&id).ok())
