@@ -33,12 +33,13 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # launch MODE HOME: prints "<ms to window> <ms to Online>" and closes the app again.
 launch() {
-  local mode=$1 home=$2 t0 t_win= t_online= pid host env_extra=()
+  local mode=$1 home=$2 t0 t_win= t_online= pid host offset env_extra=()
   [ "$mode" = extract ] && env_extra=(APPIMAGE_EXTRACT_AND_RUN=1)
   local data=$home/.local/share/qmlbridge/todo
   mkdir -p "$home/run"
   chmod 0700 "$home/run"
-  : >"$WORK/online-marker"
+  # host.log outlives a run: only what this launch appends counts.
+  offset=$(stat -c %s "$data/var/log/host.log" 2>/dev/null || echo 0)
   t0=$(now_ms)
   env -u BRIDGE_URL -u WAYLAND_DISPLAY "${env_extra[@]}" HOME="$home" \
     XDG_DATA_HOME="$home/.local/share" XDG_RUNTIME_DIR="$home/run" \
@@ -49,11 +50,12 @@ launch() {
         grep -q IsViewable; then
       t_win=$(($(now_ms) - t0))
     fi
-    if [ -z "$t_online" ] && grep -q 'state=Online' "$data/var/log/host.log" 2>/dev/null; then
+    if [ -z "$t_online" ] && tail -c +$((offset + 1)) "$data/var/log/host.log" 2>/dev/null |
+        grep -q 'state=Online'; then
       t_online=$(($(now_ms) - t0))
     fi
-    if [ $(($(now_ms) - t0)) -gt $((DEADLINE * 1000)) ]; then
-      echo "timed out; app log:" >&2
+    if ! kill -0 "$pid" 2>/dev/null || [ $(($(now_ms) - t0)) -gt $((DEADLINE * 1000)) ]; then
+      echo "the app exited or timed out; its log:" >&2
       tail -n 30 "$WORK/app.log" >&2
       exit 1
     fi
@@ -84,7 +86,7 @@ bench_mode() {
 }
 
 Xvfb $DISPLAY_NUM -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
-until [ -S /tmp/.X11-unix/X${DISPLAY_NUM#:} ]; do sleep 0.05; done
+until xwininfo -display $DISPLAY_NUM -root >/dev/null 2>&1; do sleep 0.05; done
 echo "image: $IMG ($(stat -c %s "$IMG") bytes)"
 bench_mode fuse
 bench_mode extract

@@ -91,6 +91,7 @@ no_fuse_mount() { ! grep -q '/\.mount_' /proc/self/mounts; }
 # Only what this run wrote: the data dir (and its host.log) outlives a run.
 new_log() { tail -c +$((LOG_OFFSET + 1)) "$DATA/var/log/host.log" 2>/dev/null; }
 logged_online() { new_log | grep -q 'state=Online'; }
+xvfb_ready() { xwininfo -display $XDISPLAY -root >/dev/null 2>&1; }
 window_viewable() { xwininfo -display $XDISPLAY -name "$WINDOW_TITLE" 2>/dev/null | grep -q IsViewable; }
 
 # start_app LOGNAME [ARG...]: starts the image in the background with a user-like environment.
@@ -198,7 +199,7 @@ fuse_run() {
   log "run 1: FUSE mount, fresh data dir, Xvfb"
   [ ! -e "$DATA" ] || fail "data dir exists before the first run"
   Xvfb $XDISPLAY -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
-  wait_for "Xvfb" test -S "/tmp/.X11-unix/X${XDISPLAY#:}"
+  wait_for "Xvfb to accept connections" xvfb_ready
   PLATFORM=xcb DISPLAY_ENV=$XDISPLAY start_app fuse
   wait_for "the window \"$WINDOW_TITLE\" to be mapped" window_viewable
   log "  window after $((SECONDS - STARTED)) s (information only)"
