@@ -6,6 +6,10 @@
 #   scripts/bench-backend.sh               # release build, the committed Caddyfile
 #   DURATION=30s scripts/bench-backend.sh  # longer run
 #
+# For scale it also runs the same wrk against bare axum serving the same bytes
+# (backend/benches/list_reference.rs): on a loaded machine the absolute numbers say more about
+# the load than about the backend; the ratio to the reference does not.
+#
 # The server logs at BRIDGE_LOG=warn (default here): the committed Caddyfile's `log` directive
 # would otherwise write one line per request to stderr, which measures the terminal.
 set -euo pipefail
@@ -14,11 +18,17 @@ repo=$PWD
 duration=${DURATION:-10s}
 cargo build --release -q -p qmlbridge-backend
 bin=${CARGO_TARGET_DIR:-$repo/target}/release/qmlbridge-backend
+reference=$(cargo bench -q -p qmlbridge-backend --bench list_reference --no-run --message-format=json 2>/dev/null |
+  sed -n 's/.*"executable":"\([^"]*list_reference[^"]*\)".*/\1/p' | tail -1)
 command -v wrk >/dev/null || { echo "bench-backend: wrk missing (scripts/install-deps.sh bench)" >&2; exit 1; }
 
 work=$(mktemp -d)
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
+ref_pid=
+cleanup() {
+  for p in $pid $ref_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 export BRIDGE_TOKEN=bench-token DATABASE_URL="sqlite://$work/data.sqlite" PORT=0
@@ -46,6 +56,18 @@ wrk -t2 -c64 -d"$duration" --latency -H "$auth" "$url" >"$work/wrk.txt"
 sleep 1
 rss_after=$(rss_kb)
 
+ref_rps=
+if [ -x "$reference" ]; then
+  curl -sf -H "$auth" "$url" >"$work/page.json"
+  "$reference" "$work/page.json" >"$work/ref.log" &
+  ref_pid=$!
+  for _ in $(seq 200); do grep -q 'listening on' "$work/ref.log" && break; sleep 0.05; done
+  ref_addr=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$work/ref.log" | head -1)
+  wrk -t2 -c64 -d"$duration" --latency "http://$ref_addr/api/todos" >"$work/ref.txt"
+  ref_rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/ref.txt")
+  ref_p99=$(awk '$1 == "99%" {print $2}' "$work/ref.txt")
+fi
+
 # wrk prints latencies as 812.00us / 1.23ms / 1.02s; convert to ms.
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'; }
 rps=$(awk '/^Requests\/sec:/ {print $2}' "$work/wrk.txt")
@@ -59,6 +81,10 @@ awk '/Requests\/sec|Transfer\/sec|requests in/' "$work/wrk.txt" | sed 's/^ */   
 awk -v r="$rps" 'BEGIN { printf "   req/s        %10.0f   target >= 30000   ratio %.2f (>= 1 is good)\n", r, r / 30000 }'
 awk -v p="$p50" 'BEGIN { printf "   p50 latency  %10.3f ms\n", p }'
 awk -v p="$p99" 'BEGIN { printf "   p99 latency  %10.3f ms  target <= 5 ms    ratio %.2f (<= 1 is good)\n", p, p / 5 }'
+if [ -n "$ref_rps" ]; then
+  awk -v r="$rps" -v f="$ref_rps" -v p="$ref_p99" 'BEGIN { printf "   reference: bare axum, same bytes, run right after: %.0f req/s, p99 %s; backend/reference %.2f\n", f, p, r / f }'
+fi
+awk '{print "   load average: " $1 " " $2 " " $3 " (2 cores: anything else running skews these numbers)"}' /proc/loadavg
 echo "== backend: serve RSS (VmRSS)"
 awk -v a="$rss_start" -v b="$rss_idle" -v c="$rss_after" 'BEGIN {
   printf "   at start     %10.1f MB\n", a / 1024
