@@ -1,12 +1,10 @@
 //! Request guards: the bearer token on `/api/*` and the `Host` check on everything
-//! (`docs/contract.md` §7; the `Host` check runs in [`super::site`]'s front layer).
+//! (`docs/contract.md` §7); [`Guards`] runs them in [`super::site`]'s front layer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::extract::Request;
 use http::header;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -38,16 +36,29 @@ impl Bearer {
     }
 }
 
-/// Middleware: 401 unless the request has our bearer token.
-pub async fn require_bearer(State(bearer): State<Bearer>, req: Request, next: Next) -> Response {
-    let ok = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .is_some_and(|v| bearer.accepts(v.as_bytes()));
-    if ok {
-        next.run(req).await
-    } else {
-        ApiError::Unauthorized.into_response()
+/// What the front layer checks on every request: the `Host`, then the bearer token for paths
+/// under `/api/`. (Checked by path there, not per route: unknown `/api/...` paths are behind the
+/// token too, and the hot path pays for one middleware instead of two.)
+#[derive(Clone)]
+pub struct Guards {
+    pub hosts: AllowedHosts,
+    pub bearer: Bearer,
+}
+
+impl Guards {
+    /// The response that refuses `req`, or `None` when it may pass.
+    pub fn refuse(&self, req: &Request) -> Option<ApiError> {
+        if !self.hosts.allows_request(req) {
+            return Some(ApiError::MisdirectedRequest);
+        }
+        let path = req.uri().path();
+        let api = path == "/api" || path.starts_with("/api/");
+        let authorized = || {
+            req.headers()
+                .get(header::AUTHORIZATION)
+                .is_some_and(|v| self.bearer.accepts(v.as_bytes()))
+        };
+        (api && !authorized()).then_some(ApiError::Unauthorized)
     }
 }
 

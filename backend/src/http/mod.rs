@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware;
 use axum::routing::get;
 use bytes::Bytes;
 use rusqlite::Connection;
@@ -23,7 +22,7 @@ use crate::db::{Db, todos as queries};
 use crate::hub::Hub;
 use crate::publish::{Publisher, TodoEvent};
 use error::ApiError;
-use guard::{AllowedHosts, Bearer};
+use guard::{AllowedHosts, Bearer, Guards};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -108,15 +107,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Caddyfile has a `mercure` block), static files (`file_server`), and the Caddyfile layers,
 /// all behind the `Host` guard. `served` is the listener's address.
 pub fn app(state: AppState, config: &Config, served: SocketAddr, hub: Option<&Hub>) -> Router {
-    let auth = middleware::from_fn_with_state(state.bearer.clone(), guard::require_bearer);
-    let mut router = Router::new()
+    let guards = Guards {
+        hosts: AllowedHosts::new(served, &config.address.host),
+        bearer: state.bearer.clone(),
+    };
+    let router = Router::new()
         .route("/healthz", get(health::healthz))
-        .merge(todos::router().route_layer(auth))
+        .merge(todos::router())
         .with_state(state);
-    if let Some(hub) = hub {
-        router = router.merge(hub.router());
+    let body_limit = DefaultBodyLimit::max(config.max_body);
+    let router = site::static_files(router, config).layer(body_limit);
+    let router = site::layers(router, config, guards.clone());
+    match hub {
+        // Around the compression layer (SSE is never compressed; an idle subscriber would keep
+        // its body wrapper), behind the same front layer (`Host` guard first).
+        Some(hub) => router.merge(site::front(hub.router(), config, guards)),
+        None => router,
     }
-    let router = site::static_files(router, config).layer(DefaultBodyLimit::max(config.max_body));
-    let hosts = AllowedHosts::new(served, &config.address.host);
-    site::layers(router, config, hosts)
 }

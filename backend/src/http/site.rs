@@ -16,7 +16,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
 use super::error::{ApiError, problem};
-use super::guard::AllowedHosts;
+use super::guard::Guards;
 use crate::config::{Config, Encoding, HeaderOp};
 
 /// The fallback for paths no route takes (404 problem+json).
@@ -44,10 +44,10 @@ pub fn static_files(router: Router, config: &Config) -> Router {
     }
 }
 
-/// Compression, then one front layer for everything per-request the site asks for (one layer
-/// instead of four: this is the hot path of `GET /api/todos`): the `Host` guard, the bare-error
-/// mapping, `header` edits and the `log` line.
-pub fn layers(router: Router, config: &Config, hosts: AllowedHosts) -> Router {
+/// Compression, then one front layer for everything per-request (one layer instead of five:
+/// this is the hot path of `GET /api/todos`): the `Host` guard, the bearer token on `/api/`, the
+/// bare-error mapping, `header` edits and the `log` line.
+pub fn layers(router: Router, config: &Config, guards: Guards) -> Router {
     let mut router = router;
     if !config.encode.is_empty() {
         let has = |e| config.encode.contains(&e);
@@ -56,8 +56,15 @@ pub fn layers(router: Router, config: &Config, hosts: AllowedHosts) -> Router {
             .zstd(has(Encoding::Zstd));
         router = router.layer(layer);
     }
+    front(router, config, guards)
+}
+
+/// The front layer alone (guards, bare-error mapping, `header`, `log`), without
+/// compression: for the Mercure hub, whose SSE streams are never compressed and whose idle
+/// subscribers would each keep the compression body wrapper alive (~4.7 KB per subscriber).
+pub fn front(router: Router, config: &Config, guards: Guards) -> Router {
     let front = Arc::new(Front {
-        hosts,
+        guards,
         ops: header_ops(&config.headers),
         access_log: config.access_log,
     });
@@ -65,7 +72,7 @@ pub fn layers(router: Router, config: &Config, hosts: AllowedHosts) -> Router {
 }
 
 struct Front {
-    hosts: AllowedHosts,
+    guards: Guards,
     ops: Vec<Op>,
     access_log: bool,
 }
@@ -80,10 +87,9 @@ async fn front_layer(State(front): State<Arc<Front>>, req: Request, next: Next) 
             req.uri().path().to_owned(),
         )
     });
-    let mut resp = if front.hosts.allows_request(&req) {
-        problem_for_bare_errors(next.run(req).await)
-    } else {
-        ApiError::MisdirectedRequest.into_response()
+    let mut resp = match front.guards.refuse(&req) {
+        None => problem_for_bare_errors(next.run(req).await),
+        Some(refusal) => refusal.into_response(),
     };
     apply(&front.ops, resp.headers_mut());
     if let Some((start, method, path)) = log {
