@@ -13,7 +13,7 @@
 //!    router alone and for a do-nothing SSE endpoint on `axum::serve` (this binary with `server
 //!    hub|plain`), which tells the hub's share from the rest of the stack's.
 //!
-//! `hub_bench idle` runs only part 3.
+//! `hub_bench idle [backend|hub|plain]` runs only part 3 (for one of the servers).
 //! Targets (2 cores): p99 <= 10 ms at 1,000 subscribers; 10,000 idle subscribers under 200 MB.
 
 mod server;
@@ -78,7 +78,13 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 async fn driver() -> AnyResult<()> {
     if std::env::args().nth(1).as_deref() == Some("idle") {
-        for kind in [Kind::Backend, Kind::HubOnly, Kind::Plain] {
+        let kinds = match std::env::args().nth(2).as_deref() {
+            Some("backend") => vec![Kind::Backend],
+            Some("hub") => vec![Kind::HubOnly],
+            Some("plain") => vec![Kind::Plain],
+            _ => vec![Kind::Backend, Kind::HubOnly, Kind::Plain],
+        };
+        for kind in kinds {
             idle_rss(kind).await?;
         }
         return Ok(());
