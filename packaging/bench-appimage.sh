@@ -85,7 +85,9 @@ bench_mode() {
     "$(printf '%s\n' "${warm_win[@]}" | median)" "$(printf '%s\n' "${warm_online[@]}" | median)"
 }
 
-Xvfb $DISPLAY_NUM -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+# -noreset: otherwise the server resets whenever its last client (an xwininfo poll) leaves,
+# and a client connecting during the reset is refused ("could not connect to display").
+Xvfb $DISPLAY_NUM -screen 0 1280x800x24 -nolisten tcp -noreset >"$WORK/xvfb.log" 2>&1 &
 until xwininfo -display $DISPLAY_NUM -root >/dev/null 2>&1; do sleep 0.05; done
 echo "image: $IMG ($(stat -c %s "$IMG") bytes)"
 bench_mode fuse

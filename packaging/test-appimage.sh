@@ -198,7 +198,9 @@ static_checks() {
 fuse_run() {
   log "run 1: FUSE mount, fresh data dir, Xvfb"
   [ ! -e "$DATA" ] || fail "data dir exists before the first run"
-  Xvfb $XDISPLAY -screen 0 1280x800x24 -nolisten tcp >"$WORK/xvfb.log" 2>&1 &
+  # -noreset: otherwise the server resets whenever its last client (an xwininfo poll) leaves,
+  # and a client connecting during the reset is refused ("could not connect to display").
+  Xvfb $XDISPLAY -screen 0 1280x800x24 -nolisten tcp -noreset >"$WORK/xvfb.log" 2>&1 &
   wait_for "Xvfb to accept connections" xvfb_ready
   PLATFORM=xcb DISPLAY_ENV=$XDISPLAY start_app fuse
   wait_for "the window \"$WINDOW_TITLE\" to be mapped" window_viewable
