@@ -10,7 +10,7 @@
 //! 2. updates/s (and deliveries/s) with 1,000 subscribers while publishing flat out, and the CPU
 //!    time per delivery;
 //! 3. RSS per 1,000 idle subscribers, and at 10,000 idle subscribers; then the same for the hub's
-//!    router alone and for a do-nothing SSE endpoint on `axum::serve` (this binary with `server
+//!    router alone and for a do-nothing SSE endpoint on hyper's HTTP/1 connections, as `serve` runs them (this binary with `server
 //!    hub|plain`), which tells the hub's share from the rest of the stack's.
 //!
 //! `hub_bench idle [backend|hub|plain]` runs only part 3 (for one of the servers).
@@ -268,8 +268,8 @@ async fn idle_rss(kind: Kind) -> AnyResult<()> {
     let token = Arc::new(subscriber_token()?);
     let what = match kind {
         Kind::Backend => "qmlbridge-backend serve",
-        Kind::HubOnly => "the hub's router alone on axum::serve (reference)",
-        Kind::Plain => "do-nothing SSE endpoint on axum::serve (reference)",
+        Kind::HubOnly => "the hub's router alone on hyper HTTP/1 (reference)",
+        Kind::Plain => "do-nothing SSE endpoint on hyper HTTP/1 (reference)",
     };
     println!("idle RSS, {what}:");
     tokio::time::sleep(Duration::from_millis(200)).await;

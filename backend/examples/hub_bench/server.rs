@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::{AnyResult, KEY};
 
-/// `server plain`: a do-nothing SSE endpoint on `axum::serve` (2 workers, as `serve` runs);
+/// `server plain`: a do-nothing SSE endpoint on hyper's HTTP/1 connections (2 workers, as `serve`
+/// runs);
 /// `server hub`: the hub's router alone (subscribers with a JWT, no other layer). References that
 /// tell the hub's per-subscriber memory from the rest of the backend's per-connection memory.
 pub async fn server(hub_only: bool) -> AnyResult<()> {
@@ -32,8 +33,8 @@ pub async fn server(hub_only: bool) -> AnyResult<()> {
     } else {
         plain_router()
     };
-    let serve = axum::serve(listener, router);
     let _keep = hub;
+    let serve = serve_http1(listener, router);
     // Runs until the driver closes our stdin.
     let stdin_closed = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
@@ -48,6 +49,25 @@ pub async fn server(hub_only: bool) -> AnyResult<()> {
         _ = stdin_closed => {}
     }
     Ok(())
+}
+
+/// One task per connection on hyper's HTTP/1 connection, as `serve` runs them.
+async fn serve_http1(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+) -> std::io::Result<()> {
+    loop {
+        let (tcp, _) = listener.accept().await?;
+        let router = router.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                tower::ServiceExt::oneshot(router.clone(), req)
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .await;
+        });
+    }
 }
 
 /// A do-nothing SSE endpoint: a first comment, then nothing, forever.
