@@ -190,6 +190,8 @@ async fn serve_http1(
             drop(open);
         });
     }
+    // No new connections during the grace period (as axum::serve): they are refused, not queued.
+    drop(listener);
     drop(open);
     let _ = all_closed.recv().await;
     Ok(())
