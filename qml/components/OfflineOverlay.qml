@@ -8,7 +8,8 @@ import QmlBridge
 Rectangle {
     id: root
 
-    color: "#f2ffffff"
+    // Opaque: the list underneath must not show through.
+    color: "#fafafa"
 
     // Swallow clicks so the list underneath cannot be used while Offline.
     MouseArea {
@@ -46,6 +47,7 @@ Rectangle {
         }
         ScrollView {
             visible: BackendConnection.logTail.length > 0
+            clip: true
             Layout.fillWidth: true
             Layout.fillHeight: true
 
@@ -53,9 +55,14 @@ Rectangle {
                 objectName: "logTail"
                 text: BackendConnection.logTail
                 readOnly: true
-                wrapMode: TextEdit.NoWrap
+                wrapMode: TextEdit.WrapAnywhere
                 font.family: "monospace"
                 font.pixelSize: 11
+                background: Rectangle {
+                    color: "#f0f0f0"
+                    border.color: "#d0d0d0"
+                    radius: 4
+                }
             }
         }
         Item {
