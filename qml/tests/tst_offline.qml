@@ -49,9 +49,17 @@ TestCase {
         compare(error.text, BackendConnection.error);
         const retry = findChild(overlay, "retryButton");
         verify(retry !== null && retry.visible);
-        retry.clicked(); // BackendConnection.restart(): must return at once and not crash
         const indicator = findChild(test.window.contentItem.parent, "statusIndicator");
         verify(indicator !== null);
-        compare(indicator.state, BackendConnection.connectionState);
+        compare(indicator.state, BackendConnection.Offline);
+        // Retry calls BackendConnection.restart(): it returns at once, and the supervisor probes
+        // again (Dev mode), which leaves Offline until the threshold passes once more.
+        const states = [];
+        BackendConnection.connectionStateChanged.connect(() => states.push(BackendConnection.connectionState));
+        retry.clicked();
+        tryVerify(() => states.length > 0, 20000, "a state change after Retry");
+        verify(states[0] !== BackendConnection.Offline, JSON.stringify(states));
+        tryCompare(BackendConnection, "connectionState", BackendConnection.Offline, 30000);
+        compare(indicator.state, BackendConnection.Offline);
     }
 }
