@@ -98,3 +98,30 @@ fn second_launch_is_refused_and_sigterm_exits_zero_without_orphans() {
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("stopping the backend"), "{log}");
 }
+
+#[test]
+fn bridge_log_and_qt_logging_rules_both_reach_host_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg");
+    let log = xdg.join("qmlbridge/todo/var/log/host.log");
+    // Dev mode against a dead port: no backend needed, the window still comes up.
+    let port = common::free_port();
+    let child = host(&xdg)
+        .env("BRIDGE_URL", format!("http://127.0.0.1:{port}"))
+        .env("BRIDGE_LOG", "warn,qt=debug")
+        .env("QT_LOGGING_RULES", "qt.qpa.*=true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Guard(child);
+    // A Qt category only QT_LOGGING_RULES enables, forwarded into tracing under `qt`.
+    wait_until("a qt.qpa line in host.log", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("category=\"qt.qpa"))
+    });
+    kill(Pid::from_raw(child.0.id() as i32), Signal::SIGTERM).unwrap();
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    let log = std::fs::read_to_string(&log).unwrap();
+    // BRIDGE_LOG=warn: the host's and the supervisor's info lines are filtered out.
+    assert!(!log.contains(" INFO qmlbridge"), "{log}");
+}
