@@ -18,6 +18,7 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 	scripts/qmllint.sh
+	$(MAKE) appimage-test
 
 lint: deps
 	$(CARGO) fmt --all --check
