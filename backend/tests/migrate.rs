@@ -79,26 +79,32 @@ fn concurrent_runs_are_safe() {
     );
 }
 
-#[test]
-fn a_tampered_migration_is_refused_and_nothing_changes() {
+/// Migrates a fresh database, alters its ledger with `sql`, then checks that `migrate` refuses it
+/// with exit 1, naming every one of `needles`, and that nothing changed. Returns the workdir.
+fn refused_after(sql: &str, needles: &[&str]) -> Workdir {
     let w = Workdir::new();
     assert_eq!(w.migrate().code(), Some(0));
     let conn = Connection::open(w.db_path()).unwrap();
-    conn.execute(
-        "UPDATE qmlbridge_migrations SET checksum = 'edited' WHERE version = 1",
-        [],
-    )
-    .unwrap();
+    conn.execute(sql, []).unwrap();
     drop(conn);
     let before = snapshot(&w);
     let out = w.migrate();
     assert_eq!(out.code(), Some(1), "{}", out.stderr);
     assert!(
-        out.stderr.contains("0001_create_todos") && out.stderr.contains("changed"),
-        "{}",
+        needles.iter().all(|n| out.stderr.contains(n)),
+        "want {needles:?} in: {}",
         out.stderr
     );
     assert_eq!(snapshot(&w), before);
+    w
+}
+
+#[test]
+fn a_tampered_migration_is_refused_and_nothing_changes() {
+    let w = refused_after(
+        "UPDATE qmlbridge_migrations SET checksum = 'edited' WHERE version = 1",
+        &["0001_create_todos", "changed"],
+    );
     // serve refuses it too (it checks before serving).
     let out = run(w.command(&["serve"]));
     assert_eq!(out.code(), Some(1), "{}", out.stderr);
@@ -106,24 +112,11 @@ fn a_tampered_migration_is_refused_and_nothing_changes() {
 
 #[test]
 fn a_newer_database_is_refused_and_nothing_changes() {
-    let w = Workdir::new();
-    assert_eq!(w.migrate().code(), Some(0));
-    let conn = Connection::open(w.db_path()).unwrap();
-    conn.execute(
-        "INSERT INTO qmlbridge_migrations (version, name, checksum) VALUES (9999, '9999_from_the_future', 'x')",
-        [],
-    )
-    .unwrap();
-    drop(conn);
-    let before = snapshot(&w);
-    let out = w.migrate();
-    assert_eq!(out.code(), Some(1), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("9999_from_the_future") && out.stderr.contains("newer"),
-        "{}",
-        out.stderr
+    refused_after(
+        "INSERT INTO qmlbridge_migrations (version, name, checksum) \
+         VALUES (9999, '9999_from_the_future', 'x')",
+        &["9999_from_the_future", "newer"],
     );
-    assert_eq!(snapshot(&w), before);
 }
 
 #[test]
