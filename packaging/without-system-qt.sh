@@ -3,7 +3,8 @@
 # PID namespace in which tmpfs covers Debian's Qt directories (plugins, QML modules, tools, data)
 # and an empty file is bind-mounted over every libQt6* library, so a binary that still needed the
 # system's Qt would fail to load. /tmp is a fresh tmpfs too: what the command leaves there (an
-# extracted AppImage, data dirs) disappears with the namespace.
+# extracted AppImage, data dirs) disappears with the namespace; the checkout and any argument
+# that lives under /tmp are bound back in.
 #
 #   packaging/without-system-qt.sh COMMAND [ARG...]
 #
@@ -26,7 +27,32 @@ for d in "${hidden_dirs[@]}"; do
   [ -d "$d" ] && mount -t tmpfs -o ro,size=4k,mode=0755 qt-hidden "$d"
 done
 
+# What the command needs from the outer /tmp (a checkout under /tmp, as CI's may be, or an image
+# there) stays reachable: each such top-level entry is held open by an fd and bound back into the
+# fresh /tmp at the same path.
+keep=()
+for p in "$(cd "$(dirname "$0")/.." && pwd)" "$@"; do
+  case $p in
+  /tmp/?*)
+    rel=${p#/tmp/}
+    keep+=("/tmp/${rel%%/*}")
+    ;;
+  esac
+done
+fds=()
+[ ${#keep[@]} -eq 0 ] || mapfile -t keep < <(printf '%s\n' "${keep[@]}" | sort -u)
+for k in "${keep[@]}"; do
+  [ -e "$k" ] || continue
+  exec {fd}<"$k"
+  fds+=("$fd:$k")
+done
 mount -t tmpfs -o mode=1777 tmp /tmp
+for entry in "${fds[@]}"; do
+  fd=${entry%%:*} k=${entry#*:}
+  [ -e "$k" ] || mkdir -p "$k"
+  mount --no-canonicalize --bind "/proc/self/fd/$fd" "$k" # not resolved by name: that is now the new /tmp
+  exec {fd}<&-
+done
 empty=/tmp/.empty-qt-library
 : >"$empty"
 n=0
