@@ -26,7 +26,7 @@ work=$(mktemp -d)
 pid=
 ref_pid=
 cleanup() {
-  for p in $pid $ref_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  for p in $pid $ref_pid; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done # set -e: a killed server waits with 143
   rm -rf "$work"
 }
 trap cleanup EXIT
