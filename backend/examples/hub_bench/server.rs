@@ -93,6 +93,8 @@ pub enum Kind {
     HubOnly,
     /// [`server`] `plain`: the server stack alone.
     Plain,
+    /// [`super::floor`]: one `write(2)` per subscriber and nothing else.
+    Floor,
 }
 
 /// The measured server, in its own process.
@@ -108,6 +110,7 @@ impl HubProcess {
             Kind::Backend => Self::backend(),
             Kind::HubOnly => Self::example_server("hub"),
             Kind::Plain => Self::example_server("plain"),
+            Kind::Floor => Self::example_server("floor"),
         }
     }
 

@@ -52,6 +52,18 @@ pub struct Shared {
     pub disconnected: AtomicUsize,
 }
 
+impl Shared {
+    /// For `updates` sequence numbers.
+    pub fn new(updates: usize) -> Self {
+        Self {
+            base: Instant::now(),
+            sent: (0..updates).map(|_| AtomicU64::new(0)).collect(),
+            deliveries: AtomicUsize::new(0),
+            disconnected: AtomicUsize::new(0),
+        }
+    }
+}
+
 /// Reads `data: <seq>` lines and records each latency; returns them at the end of the stream.
 pub async fn read_updates(
     mut stream: TcpStream,
