@@ -5,11 +5,13 @@
 //!
 //! - [`config`]: the Caddyfile; [`settings`]: the environment (`BRIDGE_TOKEN`, `DATABASE_URL`).
 //! - [`db`]: SQLite, migrations, queries; [`http`]: the router, `/api/todos`, `/healthz`.
-//! - [`listen`]: socket activation and readiness; [`hub`]: the Mercure hub.
+//! - [`listen`]: socket activation and readiness; [`conn`]: HTTP/1 connections; [`hub`]: the
+//!   Mercure hub.
 
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod conn;
 pub mod db;
 pub mod error;
 pub mod http;

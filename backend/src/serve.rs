@@ -105,7 +105,7 @@ async fn run(
     let state = AppState::new(db, publisher, Bearer::new(&settings.token));
     let router = app(state, config, served, hub.as_ref());
     let stop = CancellationToken::new();
-    let mut server = tokio::spawn(serve_http1(listener, router, stop.clone()));
+    let mut server = tokio::spawn(crate::conn::serve(listener, router, stop.clone()));
     let how = match origin {
         Origin::Inherited => " (inherited fd 3)",
         Origin::Bound => "",
@@ -139,61 +139,6 @@ async fn run(
             tracing::warn!(target: TARGET, "in-flight requests still running after 5 s: stopping anyway")
         }
     }
-    Ok(())
-}
-
-/// Serves `router` over HTTP/1.1 until `stop`, then tells every open connection to close after
-/// its current response and waits for them all. Instead of `axum::serve`: one task per
-/// connection holding only hyper's HTTP/1 state, ~8 KB less per open connection (an idle
-/// Mercure subscriber is one; `scripts/bench-hub.sh`).
-async fn serve_http1(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-    stop: CancellationToken,
-) -> std::io::Result<()> {
-    // Every connection task holds a sender: `recv` returns `None` once they have all ended.
-    let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
-    loop {
-        let tcp = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
-                Err(e) => {
-                    // As axum::serve: a connection that failed before accept is no matter; on
-                    // anything else (EMFILE, ...) wait a little instead of spinning.
-                    use std::io::ErrorKind::*;
-                    if !matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
-                        tracing::error!(target: TARGET, "accept: {e}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                    continue;
-                }
-            },
-            () = stop.cancelled() => break,
-        };
-        // Responses go out in one write; no reason to let Nagle hold back the last segment.
-        let _ = tcp.set_nodelay(true);
-        let (router, stop, open) = (router.clone(), stop.clone(), open.clone());
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                tower::ServiceExt::oneshot(router.clone(), req)
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = stop.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
-            }
-            drop(open);
-        });
-    }
-    // No new connections during the grace period (as axum::serve): they are refused, not queued.
-    drop(listener);
-    drop(open);
-    let _ = all_closed.recv().await;
     Ok(())
 }
 

@@ -34,7 +34,11 @@ pub async fn server(hub_only: bool) -> AnyResult<()> {
         plain_router()
     };
     let _keep = hub;
-    let serve = serve_http1(listener, router);
+    let serve = qmlbridge_backend::conn::serve(
+        listener,
+        router,
+        tokio_util::sync::CancellationToken::new(),
+    );
     // Runs until the driver closes our stdin.
     let stdin_closed = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
@@ -49,25 +53,6 @@ pub async fn server(hub_only: bool) -> AnyResult<()> {
         _ = stdin_closed => {}
     }
     Ok(())
-}
-
-/// One task per connection on hyper's HTTP/1 connection, as `serve` runs them.
-async fn serve_http1(
-    listener: tokio::net::TcpListener,
-    router: axum::Router,
-) -> std::io::Result<()> {
-    loop {
-        let (tcp, _) = listener.accept().await?;
-        let router = router.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                tower::ServiceExt::oneshot(router.clone(), req)
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
-                .await;
-        });
-    }
 }
 
 /// A do-nothing SSE endpoint: a first comment, then nothing, forever.

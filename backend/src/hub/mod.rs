@@ -4,7 +4,8 @@
 //!
 //! - [`subscribe`]: `GET`, the SSE stream; [`publish`]: `POST`; [`subscriptions`]: the Active
 //!   Subscriptions events and API.
-//! - [`registry`]: subscribers, history and dispatch; [`mailbox`]: a subscriber's bounded queue;
+//! - [`registry`]: subscribers, history and dispatch; [`mailbox`]: a subscriber's bounded queue
+//!   and its way to the socket;
 //!   [`selector`]/[`template`]: topic matching; [`auth`]: JWTs; [`update`]: SSE frames;
 //!   [`cors`]: `cors_origins`.
 
@@ -126,7 +127,9 @@ impl Hub {
     fn dispatch(&self, update: Arc<Update>) {
         let mut pending = vec![update];
         while let Some(update) = pending.pop() {
-            for gone in self.inner.registry.dispatch(update) {
+            let dispatched = self.inner.registry.dispatch(update);
+            flush(dispatched.flush);
+            for gone in dispatched.dropped {
                 tracing::debug!(target: "qmlbridge_backend::hub", subscriber = %gone.iri, "slow subscriber disconnected");
                 pending.extend(subscriptions::events(self, &gone, false));
             }
@@ -216,4 +219,19 @@ fn subscriber_record(
         }),
         payload: claims.and_then(|c| c.payload.clone()),
     }
+}
+
+/// Above this many sockets to write, half the writes go to a second task (the other worker).
+const FLUSH_SPLIT_ABOVE: usize = 128;
+
+/// Writes an update to the subscribers whose mailboxes write their own sockets: one `write(2)`
+/// each, from here, split over two tasks for a large fan-out so both workers write.
+fn flush(mut mailboxes: Vec<Arc<mailbox::Mailbox>>) {
+    if mailboxes.len() > FLUSH_SPLIT_ABOVE
+        && let Ok(runtime) = tokio::runtime::Handle::try_current()
+    {
+        let rest = mailboxes.split_off(mailboxes.len() / 2);
+        runtime.spawn(async move { rest.iter().for_each(|m| m.flush()) });
+    }
+    mailboxes.iter().for_each(|m| m.flush());
 }

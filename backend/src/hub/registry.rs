@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
-use super::mailbox::Mailbox;
+use super::mailbox::{Mailbox, Queued};
 use super::selector::Selector;
 use super::update::Update;
 
@@ -47,10 +47,26 @@ struct Entry {
     mailbox: Arc<Mailbox>,
 }
 
-/// The receiving half a stream owns.
+/// The receiving half a stream owns. Dropping it closes the mailbox: nothing is written to a
+/// connection after its stream is gone.
 pub struct Inbox {
     pub key: u64,
     pub mailbox: Arc<Mailbox>,
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.mailbox.close();
+    }
+}
+
+/// What one dispatch leaves to do once the registry's lock is released.
+#[derive(Default)]
+pub struct Dispatched {
+    /// Subscribers dropped for overflow (their streams end at once).
+    pub dropped: Vec<Arc<Subscriber>>,
+    /// Mailboxes that write to their sockets themselves: [`Mailbox::flush`] each.
+    pub flush: Vec<Arc<Mailbox>>,
 }
 
 /// The result of computing a replay for a new subscriber.
@@ -129,9 +145,9 @@ impl Registry {
         self.lock().subscribers.remove(&key).map(|e| e.subscriber)
     }
 
-    /// Appends to the history and hands the frame to every interested subscriber without waiting;
-    /// returns the subscribers dropped for overflow (their streams end at once).
-    pub fn dispatch(&self, update: Arc<Update>) -> Vec<Arc<Subscriber>> {
+    /// Appends to the history and queues the frame for every interested subscriber without
+    /// waiting. The writes themselves happen after the lock: see [`Dispatched`].
+    pub fn dispatch(&self, update: Arc<Update>) -> Dispatched {
         let mut state = self.lock();
         state.last_event_id = Some(update.id.clone());
         if self.history_size > 0 {
@@ -141,17 +157,16 @@ impl Registry {
             state.history.push_back(Arc::clone(&update));
         }
         let mut gone = Vec::new();
+        let mut flush = Vec::with_capacity(state.subscribers.len());
         for (key, entry) in &state.subscribers {
             if !entry.subscriber.wants(&update) {
                 continue;
             }
-            if entry
-                .mailbox
-                .push(update.frame.clone(), self.queue_size)
-                .is_err()
-            {
+            match entry.mailbox.push(update.frame.clone(), self.queue_size) {
+                Ok(Queued::Flush) => flush.push(Arc::clone(&entry.mailbox)),
+                Ok(Queued::Done) => {}
                 // Full (too slow) or closed (stream already gone): either way it leaves now.
-                gone.push(*key);
+                Err(_) => gone.push(*key),
             }
         }
         let mut dropped = Vec::with_capacity(gone.len());
@@ -161,7 +176,7 @@ impl Registry {
                 dropped.push(entry.subscriber);
             }
         }
-        dropped
+        Dispatched { dropped, flush }
     }
 
     /// The id of the last update dispatched, `earliest` when none yet (subscription API).
@@ -285,7 +300,7 @@ mod tests {
             .build()
             .unwrap();
         for i in 0..5 {
-            dropped += r.dispatch(update(&format!("u{i}"), "/t")).len();
+            dropped += r.dispatch(update(&format!("u{i}"), "/t")).dropped.len();
             assert!(rt.block_on(fast.mailbox.recv()).is_some());
         }
         assert_eq!(dropped, 1);

@@ -5,9 +5,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::Extension;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use futures_util::stream;
@@ -16,7 +17,8 @@ use tokio::time::{Instant, Sleep};
 use super::Hub;
 use super::auth::{self, Claims};
 use super::registry::Inbox;
-use super::update::{HEARTBEAT, OPEN_COMMENT, new_id};
+use super::update::{OPEN_COMMENT, new_id};
+use crate::conn::Conn;
 
 /// Parses a query string into its (decoded) pairs, keeping repeats (`topic` is repeated).
 pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
@@ -41,9 +43,13 @@ pub(super) fn denied(d: auth::Denied) -> Response {
     }
 }
 
-/// The subscribe handler.
+/// The subscribe handler. On `serve`'s connections (`conn`), a `GET` over HTTP/1.1 (a chunked
+/// response) is written to directly once its head is out (see [`super::mailbox`]).
 pub async fn handler(
     State(hub): State<Hub>,
+    method: Method,
+    version: Version,
+    conn: Option<Extension<Arc<Conn>>>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -119,8 +125,13 @@ pub async fn handler(
         hub.config().write_timeout,
     );
     let heartbeat = hub.config().heartbeat;
+    let direct = (method == Method::GET && version == Version::HTTP_11)
+        .then_some(conn)
+        .flatten()
+        .map(|Extension(conn)| conn);
     let state = Stream {
         first: Some(first),
+        conn: direct,
         inbox,
         heartbeat,
         beat_at: (!heartbeat.is_zero()).then(|| now + heartbeat),
@@ -179,6 +190,8 @@ impl Drop for Guard {
 /// The state of one subscriber's body stream.
 struct Stream {
     first: Option<Bytes>,
+    /// The connection the mailbox takes over once `first` is out.
+    conn: Option<Arc<Conn>>,
     inbox: Inbox,
     /// The `heartbeat` interval; zero disables it.
     heartbeat: Duration,
@@ -193,12 +206,26 @@ struct Stream {
 }
 
 impl Stream {
-    /// The next chunk: queued frames (several at once when they piled up), a heartbeat, or the
-    /// end of the stream (closed mailbox or deadline).
+    /// The next chunk for hyper: queued frames (several at once when they piled up), a
+    /// heartbeat, or the end of the stream (closed mailbox or deadline). After a hand-over the
+    /// mailbox writes frames and heartbeats itself, and this only waits for the end.
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         if let Some(first) = self.first.take() {
             return Some((Ok(first), self));
         }
+        if let Some(conn) = self.conn.take() {
+            self.inbox.mailbox.hand_over(&conn);
+        }
+        loop {
+            match self.wait().await? {
+                Some(chunk) => return Some((Ok(chunk), self)),
+                None => continue,
+            }
+        }
+    }
+
+    /// `None`: the stream ends; `Some(None)`: a heartbeat the mailbox wrote itself.
+    async fn wait(&mut self) -> Option<Option<Bytes>> {
         let Self {
             inbox,
             heartbeat,
@@ -206,7 +233,7 @@ impl Stream {
             end_at,
             timer,
             ..
-        } = &mut self;
+        } = self;
         let wake = match (*beat_at, *end_at) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -223,18 +250,19 @@ impl Stream {
             }
         };
         // The timer first, so a busy stream still ends at its deadline.
-        let chunk = tokio::select! {
+        tokio::select! {
             biased;
             () = fired => {
                 let now = Instant::now();
                 if end_at.is_some_and(|end| end <= now) {
+                    // Closed before the body ends, so no write is left half done.
+                    inbox.mailbox.close();
                     return None;
                 }
                 *beat_at = Some(now + *heartbeat);
-                Bytes::from_static(HEARTBEAT)
+                Some(inbox.mailbox.heartbeat())
             }
-            chunk = inbox.mailbox.recv() => chunk?,
-        };
-        Some((Ok(chunk), self))
+            chunk = inbox.mailbox.recv() => Some(Some(chunk?)),
+        }
     }
 }

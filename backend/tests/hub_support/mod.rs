@@ -66,7 +66,8 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
-/// The hub served on `127.0.0.1:0`; the server task ends with the test's runtime.
+/// The hub served on `127.0.0.1:0` by `serve`'s connection loop; the server task ends with the
+/// test's runtime.
 pub struct Server {
     pub addr: SocketAddr,
     pub hub: Hub,
@@ -81,7 +82,13 @@ impl Server {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let router = hub.router();
-        tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+        // `serve`'s own connection loop, so streams are written to directly as in production.
+        let stop = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(async move {
+            qmlbridge_backend::conn::serve(listener, router, stop)
+                .await
+                .expect("serve")
+        });
         Self {
             addr,
             hub,
