@@ -103,11 +103,10 @@ impl AsyncRead for ConnIo {
     ) -> Poll<io::Result<()>> {
         loop {
             ready!(self.0.tcp.poll_read_ready(cx))?;
-            match self.0.tcp.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
+            // Into the uninitialised part as it is: zeroing it first would make hyper's 8 KB
+            // read buffer resident in every idle connection (+80 MB at 10,000 subscribers).
+            match self.0.tcp.try_read_buf(buf) {
+                Ok(_) => return Poll::Ready(Ok(())),
                 // Readiness was stale: tokio cleared it, wait again.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Poll::Ready(Err(e)),

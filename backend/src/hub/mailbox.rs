@@ -60,6 +60,9 @@ enum Mode {
 
 struct Direct {
     conn: Arc<Conn>,
+    /// Frames were queued since the last write began and a flush is on its way: later pushes
+    /// ride along in the same write (batching when updates come faster than the writes).
+    dirty: bool,
     /// The chunk being written, when a write was short.
     partial: Option<Chunk>,
     /// The last write found the send buffer full: the stream's task waits for room.
@@ -133,9 +136,12 @@ impl Mailbox {
             return Err(Refused::Full);
         }
         state.frames.push_back(frame);
-        match &state.mode {
-            Mode::Direct(direct) if !direct.blocked => Ok(Queued::Flush),
-            // The stream's task writes once the socket drains.
+        match &mut state.mode {
+            Mode::Direct(direct) if !direct.blocked && !direct.dirty => {
+                direct.dirty = true;
+                Ok(Queued::Flush)
+            }
+            // A flush is on its way, or the stream's task writes once the socket drains.
             Mode::Direct(_) | Mode::HandingOver => Ok(Queued::Done),
             Mode::Hyper => {
                 drop(state);
@@ -194,6 +200,7 @@ impl Mailbox {
         }
         state.mode = Mode::Direct(Direct {
             conn: Arc::clone(conn),
+            dirty: false,
             partial: None,
             blocked: false,
         });
@@ -205,6 +212,8 @@ impl Mailbox {
     fn write_out(&self, mut state: MutexGuard<'_, State>) {
         let State { frames, mode, .. } = &mut *state;
         let Mode::Direct(direct) = mode else { return };
+        // Whatever is queued from here on goes in this write or needs a flush of its own.
+        direct.dirty = false;
         match write_chunks(frames, direct) {
             Ok(()) => {
                 if frames.is_empty() && frames.capacity() > SHRINK_ABOVE {
@@ -439,11 +448,16 @@ mod tests {
             m.push(Bytes::from_static(b"data: 2\n\n"), 8),
             Ok(Queued::Flush)
         );
+        assert_eq!(
+            m.push(Bytes::from_static(b"data: 3\n\n"), 8),
+            Ok(Queued::Done),
+            "rides along with the flush already due"
+        );
         m.flush();
         assert_eq!(m.heartbeat(), None, "written by the mailbox itself");
         assert_eq!(
-            read_chunks(&mut client, 20).await,
-            b"data: 1\n\ndata: 2\n\n:\n"
+            read_chunks(&mut client, 29).await,
+            b"data: 1\n\ndata: 2\n\ndata: 3\n\n:\n"
         );
     }
 
