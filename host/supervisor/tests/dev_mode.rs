@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -36,20 +36,43 @@ fn dev_restart_probes_again_at_once() {
     assert_eq!(snap.token.unwrap().expose(), "qmlbridge-dev-token");
     assert_eq!(snap.data_dir, None);
 
-    let mut server = Command::new(python())
-        .arg(script("contract_backend.py"))
-        .arg("serve")
-        .env("PORT", port.to_string())
-        .env("BRIDGE_TOKEN", "qmlbridge-dev-token")
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _server = KillOnDrop(
+        Command::new(python())
+            .arg(script("contract_backend.py"))
+            .arg("serve")
+            .env("PORT", port.to_string())
+            .env("BRIDGE_TOKEN", "qmlbridge-dev-token")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     wait_until("the dev server answers", || {
         http_get(&url, "/healthz", None).is_ok()
     });
+    let recorder = Recorder::start(&sup);
     sup.restart();
     wait_state(&sup, "Online after restart()", online);
+    wait_until("the Online event is recorded", || {
+        recorder.states().last() == Some(&ConnectionState::Online)
+    });
+    let states = recorder.states();
+    assert!(
+        states.ends_with(&[
+            ConnectionState::Offline,
+            ConnectionState::Connecting,
+            ConnectionState::Online
+        ]),
+        "restart() from Offline shows Connecting, then the probe's result: {states:?}"
+    );
     sup.shutdown();
-    server.kill().unwrap();
-    server.wait().unwrap();
+}
+
+/// Kills the dev server however the test ends (a failed assertion included).
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

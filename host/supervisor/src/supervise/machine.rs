@@ -90,7 +90,9 @@ impl Machine {
             self.state = ConnectionState::Offline;
             Health::Dead
         } else {
-            if self.state != ConnectionState::Offline {
+            // Reconnecting means "was online": before the first contact it is still Connecting,
+            // and Offline stays Offline until a probe succeeds.
+            if self.state == ConnectionState::Online {
                 self.state = ConnectionState::Reconnecting;
             }
             Health::Failing
@@ -191,6 +193,18 @@ mod tests {
             m.exited(ExitStatus::Code(1), t),
             AfterExit::Restart(Duration::ZERO)
         );
+    }
+
+    #[test]
+    fn probe_failures_before_the_first_contact_stay_connecting() {
+        let mut m = machine();
+        let t = Instant::now();
+        assert_eq!(m.probe(false, t), Health::Failing);
+        assert_eq!(m.state, ConnectionState::Connecting);
+        assert_eq!(m.probe(false, t + 31 * S), Health::Dead);
+        assert_eq!(m.state, ConnectionState::Offline);
+        assert_eq!(m.probe(true, t + 32 * S), Health::Ok);
+        assert_eq!(m.state, ConnectionState::Online);
     }
 
     #[test]

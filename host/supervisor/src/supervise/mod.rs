@@ -107,7 +107,11 @@ async fn dev(ctx: &mut Ctx) {
             r = prober.check() => r,
             cmd = ctx.commands.recv() => match cmd {
                 // restart() in Dev: a fresh probe series at once (failure clock cleared).
-                Some(Command::Restart) => { machine.reset(); continue }
+                Some(Command::Restart) => {
+                    machine.reset();
+                    ctx.set_state(machine.state, None);
+                    continue;
+                }
                 _ => return,
             },
         };
@@ -132,7 +136,10 @@ async fn dev(ctx: &mut Ctx) {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
             cmd = ctx.commands.recv() => match cmd {
-                Some(Command::Restart) => machine.reset(),
+                Some(Command::Restart) => {
+                    machine.reset();
+                    ctx.set_state(machine.state, None);
+                }
                 _ => return,
             },
         }
