@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use nix::sys::socket::Shutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
@@ -72,14 +73,17 @@ impl Conn {
     /// Shuts both directions down: the peer sees the end of the stream, hyper an error on its
     /// next read or write. For a stream that cannot end cleanly (a chunk half written).
     pub fn abort(&self) {
-        let _ = nix::sys::socket::shutdown(self.tcp.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        let _ = self.shutdown(Shutdown::Both);
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        nix::sys::socket::shutdown(self.tcp.as_raw_fd(), how).map_err(io::Error::from)
     }
 
     fn run_handoff(self: &Arc<Self>) {
-        if !self.armed.load(Ordering::Acquire) {
+        if !self.armed.swap(false, Ordering::AcqRel) {
             return;
         }
-        self.armed.store(false, Ordering::Release);
         let f = self
             .handoff
             .lock()
@@ -149,10 +153,7 @@ impl AsyncWrite for ConnIo {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let how = nix::sys::socket::Shutdown::Write;
-        Poll::Ready(
-            nix::sys::socket::shutdown(self.0.tcp.as_raw_fd(), how).map_err(io::Error::from),
-        )
+        Poll::Ready(self.0.shutdown(Shutdown::Write))
     }
 }
 
