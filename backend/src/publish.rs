@@ -1,7 +1,8 @@
 //! The publish seam: every todo change goes through [`Publisher::publish`].
 //!
-//! The REST handlers call it after a change is committed; the Mercure hub (`hub`) implements it
-//! and turns each event into an update on the topics listed in `docs/contract.md` §8.
+//! The REST handlers call it once a change is committed, with the database writer still held, so
+//! events arrive in commit order; the Mercure hub (`hub`) implements it and turns each event into
+//! an update on the topics listed in `docs/contract.md` §8.
 
 use serde::Serialize;
 
@@ -25,8 +26,8 @@ pub enum TodoEvent {
     Deleted { id: i64 },
 }
 
-/// Receives every committed todo change. Implementations must not block: they are called on the
-/// request path after the commit.
+/// Receives every committed todo change, in commit order. Implementations must not block: they
+/// are called right after the commit, with the database writer held.
 pub trait Publisher: Send + Sync + 'static {
     fn publish(&self, event: TodoEvent);
 }

@@ -7,6 +7,13 @@
 //! fsyncs the WAL at every commit, so a committed change survives a SIGKILL of the backend and
 //! also a power loss. (`NORMAL` would survive a SIGKILL too, since the WAL write reaches the OS
 //! before the commit returns, but not a power loss; todo writes are rare, reads dominate.)
+//!
+//! Every write goes through [`Db::write`]: an explicit `BEGIN IMMEDIATE` ... `COMMIT` whose
+//! result is checked. An autocommit statement read with `query_row` (`INSERT ... RETURNING`)
+//! hands back its row at the first step and reports the commit's failure (a full disk, a failed
+//! fsync) only when the statement is reset, which rusqlite ignores: the change looked done and
+//! was rolled back. [`Db::write_failure`] remembers the last failed commit until one succeeds,
+//! for `/healthz` (`docs/contract.md` §7).
 
 pub mod migrate;
 pub mod todos;
@@ -16,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
 use crate::settings::Database;
@@ -32,6 +39,50 @@ pub struct Db {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
+    /// Why the last write failed to commit, while no later one has succeeded.
+    write_failure: Mutex<Option<WriteFailure>>,
+}
+
+/// Why a write did not commit, by what the caller can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteFailure {
+    /// The disk (or the database's size limit) is full: `SQLITE_FULL`.
+    Full,
+    /// The storage failed: an I/O error, a read-only or corrupt file, a lock not obtained in
+    /// [`BUSY_TIMEOUT`].
+    Storage,
+    /// The statement itself failed (a constraint, a bug): nothing to do with the storage.
+    Statement,
+}
+
+impl WriteFailure {
+    /// Classifies a SQLite error.
+    pub fn of(err: &rusqlite::Error) -> WriteFailure {
+        match err.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => WriteFailure::Full,
+            Some(
+                ErrorCode::SystemIoFailure
+                | ErrorCode::ReadOnly
+                | ErrorCode::DatabaseCorrupt
+                | ErrorCode::NotADatabase
+                | ErrorCode::CannotOpen
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::OutOfMemory,
+            ) => WriteFailure::Storage,
+            _ => WriteFailure::Statement,
+        }
+    }
+}
+
+impl std::fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WriteFailure::Full => "the disk is full",
+            WriteFailure::Storage => "the database storage is failing",
+            WriteFailure::Statement => "a write statement failed",
+        })
+    }
 }
 
 impl std::fmt::Debug for Db {
@@ -64,7 +115,47 @@ impl Db {
             writer: Mutex::new(writer),
             readers,
             next: AtomicUsize::new(0),
+            write_failure: Mutex::new(None),
         })
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer and commits it; then, still
+    /// holding the writer, calls `committed` with the result, so that what it does (publishing
+    /// the change) happens in commit order. `f`'s error or a failed commit rolls back, and
+    /// `committed` is not called.
+    pub fn write<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        committed: impl FnOnce(&T),
+    ) -> rusqlite::Result<T> {
+        let mut conn = self.writer();
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        match &result {
+            Ok(out) => {
+                self.set_write_failure(None);
+                committed(out);
+            }
+            Err(e) => match WriteFailure::of(e) {
+                WriteFailure::Statement => {}
+                failure => self.set_write_failure(Some(failure)),
+            },
+        }
+        result
+    }
+
+    /// Why writes are failing: set by a commit that failed for its storage, cleared by the next
+    /// that succeeds.
+    pub fn write_failure(&self) -> Option<WriteFailure> {
+        *self.write_failure.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_write_failure(&self, failure: Option<WriteFailure>) {
+        *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = failure;
     }
 
     /// The writer connection (also serves reads for an in-memory database).

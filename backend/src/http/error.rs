@@ -5,6 +5,8 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use crate::db::WriteFailure;
+
 /// The `Content-Type` of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -29,6 +31,8 @@ pub enum ApiError {
     Unprocessable(String),
     /// 503: the database is unusable (details logged).
     Unavailable(String),
+    /// 507: a write could not be committed for lack of space (details logged).
+    InsufficientStorage(String),
     /// 500 (details logged).
     Internal(String),
 }
@@ -46,6 +50,7 @@ impl ApiError {
             ApiError::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,6 +66,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "the request body must be application/json",
             ApiError::MisdirectedRequest => "this server does not serve that Host",
             ApiError::Unavailable(_) => "the database is unavailable",
+            ApiError::InsufficientStorage(_) => {
+                "the change was not saved: the disk is full (nothing was changed)"
+            }
             ApiError::Internal(_) => "internal error (details are in the server log)",
         }
     }
@@ -68,6 +76,17 @@ impl ApiError {
     /// A database failure on the request path: logged, answered 500.
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         ApiError::Internal(format!("{context}: {err}"))
+    }
+
+    /// A write that did not commit: 507 for a full disk, 503 for failing storage, else 500.
+    /// Nothing was changed in either case (the transaction rolled back).
+    pub fn write(err: rusqlite::Error) -> Self {
+        let detail = format!("write not committed: {err}");
+        match WriteFailure::of(&err) {
+            WriteFailure::Full => ApiError::InsufficientStorage(detail),
+            WriteFailure::Storage => ApiError::Unavailable(detail),
+            WriteFailure::Statement => ApiError::Internal(detail),
+        }
     }
 }
 
@@ -87,7 +106,10 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &self {
+        if let ApiError::Internal(detail)
+        | ApiError::Unavailable(detail)
+        | ApiError::InsufficientStorage(detail) = &self
+        {
             tracing::error!(target: "qmlbridge_backend::http", "{detail}");
         }
         let mut resp = problem(self.status(), self.detail());

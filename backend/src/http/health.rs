@@ -4,10 +4,18 @@ use axum::Json;
 use axum::extract::State;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, problem};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
 
-/// 200 `{"status":"ok","version":..}`, or 503 when the database does not answer.
-pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// 200 `{"status":"ok","version":..}`, or 503 when the database does not answer or its last
+/// write could not be committed (until one is: a full disk makes every write fail while reads
+/// still work). That failure was logged by the write; this does not log it again.
+pub async fn healthz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if let Some(failure) = state.db.write_failure() {
+        let detail = format!("database writes are failing: {failure}");
+        return Ok(problem(StatusCode::SERVICE_UNAVAILABLE, &detail));
+    }
     let conn = state.db.reader();
     conn.query_row("SELECT count(*) FROM qmlbridge_migrations", [], |r| {
         r.get::<_, i64>(0)
@@ -16,5 +24,6 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::V
     Ok(Json(serde_json::json!({
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
-    })))
+    }))
+    .into_response())
 }

@@ -51,28 +51,30 @@ impl AppState {
         }
     }
 
-    /// Runs a write on the writer connection, off the async workers (a commit fsyncs).
+    /// Runs a write in a transaction on the writer connection, off the async workers (a commit
+    /// fsyncs). Once it has committed, and while the writer is still held, the list cache is
+    /// invalidated and `event`'s change published: live updates go out in commit order, and
+    /// never for a write that did not commit (`docs/contract.md` §7 "Durability", §8).
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        event: impl FnOnce(&T) -> Option<TodoEvent> + Send + 'static,
     ) -> Result<T, ApiError> {
         let db = self.db.clone();
         let cache = self.list_cache.clone();
+        let publisher = self.publisher.clone();
         tokio::task::spawn_blocking(move || {
-            let conn = db.writer();
-            let out = f(&conn);
-            // Invalidate while still holding the writer: no reader can cache the old state after.
-            lock(&cache).generation += 1;
-            out
+            db.write(f, |out| {
+                // No reader can cache the old state after this.
+                lock(&cache).generation += 1;
+                if let Some(event) = event(out) {
+                    publisher.publish(event);
+                }
+            })
         })
         .await
         .map_err(|e| ApiError::internal("writer task", e))?
-        .map_err(|e| ApiError::internal("writing", e))
-    }
-
-    /// Hands a committed change to the publish seam.
-    fn changed(&self, event: TodoEvent) {
-        self.publisher.publish(event);
+        .map_err(ApiError::write)
     }
 
     /// The JSON of a page of todos, from the cache when nothing was written since.

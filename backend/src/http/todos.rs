@@ -88,9 +88,11 @@ async fn create(
     let input: CreateTodo = from_object(body)?;
     validate_title(&input.title)?;
     let todo = state
-        .write(move |conn| todos::create(conn, &input.title, input.done))
+        .write(
+            move |conn| todos::create(conn, &input.title, input.done),
+            |todo| Some(TodoEvent::Created(todo.clone())),
+        )
         .await?;
-    state.changed(TodoEvent::Created(todo.clone()));
     let location = HeaderValue::from_str(&format!("/api/todos/{}", todo.id))
         .map_err(|e| ApiError::internal("location", e))?;
     Ok((
@@ -112,10 +114,12 @@ async fn update(
         validate_title(title)?;
     }
     let todo = state
-        .write(move |conn| todos::update(conn, id, input.title.as_deref(), input.done))
+        .write(
+            move |conn| todos::update(conn, id, input.title.as_deref(), input.done),
+            |todo| todo.clone().map(TodoEvent::Updated),
+        )
         .await?
         .ok_or(ApiError::NotFound)?;
-    state.changed(TodoEvent::Updated(todo.clone()));
     Ok(Json(todo))
 }
 
@@ -124,10 +128,15 @@ async fn delete(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    if !state.write(move |conn| todos::delete(conn, id)).await? {
+    let deleted = state
+        .write(
+            move |conn| todos::delete(conn, id),
+            move |deleted| deleted.then_some(TodoEvent::Deleted { id }),
+        )
+        .await?;
+    if !deleted {
         return Err(ApiError::NotFound);
     }
-    state.changed(TodoEvent::Deleted { id });
     Ok(StatusCode::NO_CONTENT)
 }
 
