@@ -3,7 +3,7 @@
 #
 #   packaging/build-appimage.sh
 #
-# Steps: cargo release build of `qmlbridge` + `qmlbridge-backend` -> AppDir (binaries, backend
+# Steps: cargo release build of `qmlbridge` + `todo-backend` -> AppDir (binaries, backend
 # files where the host's path resolution looks, Qt libraries/plugins/QML modules the way
 # linuxdeploy's Qt plugin bundles them, RUNPATH set with patchelf, qt.conf, desktop file, icon,
 # licences) -> SquashFS -> AppImage type-2 runtime + SquashFS.
@@ -64,11 +64,11 @@ build_release() {
   if [ "${APPIMAGE_SKIP_BUILD:-0}" = 1 ]; then
     log "APPIMAGE_SKIP_BUILD=1: using $TARGET_DIR/release"
   else
-    log "cargo build --release -p qmlbridge -p qmlbridge-backend (target dir $TARGET_DIR)"
+    log "cargo build --release -p qmlbridge -p todo-backend (target dir $TARGET_DIR)"
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release \
-       -p qmlbridge -p qmlbridge-backend)
+       -p qmlbridge -p todo-backend)
   fi
-  for b in qmlbridge qmlbridge-backend; do
+  for b in qmlbridge todo-backend; do
     [ -x "$TARGET_DIR/release/$b" ] || die "missing $TARGET_DIR/release/$b"
   done
 }
@@ -111,14 +111,14 @@ assemble_appdir() {
   cc -O2 -Wall -Wextra -Werror -o "$APPDIR/AppRun" "$PKG/AppRun.c"
   strip "$APPDIR/AppRun"
   install -m 0755 "$rel/qmlbridge" "$APPDIR/usr/bin/qmlbridge"
-  # <exe_dir>/../share/<app>/{bin/qmlbridge-backend,Caddyfile,backend}: the host's AppImage
+  # <exe_dir>/../share/<app>/{bin/todo-backend,Caddyfile,backend}: the host's AppImage
   # fallback (issue 3, "Paths"; host/supervisor/src/paths.rs).
-  install -m 0755 "$rel/qmlbridge-backend" "$share/bin/qmlbridge-backend"
-  strip "$APPDIR/usr/bin/qmlbridge" "$share/bin/qmlbridge-backend"
+  install -m 0755 "$rel/todo-backend" "$share/bin/todo-backend"
+  strip "$APPDIR/usr/bin/qmlbridge" "$share/bin/todo-backend"
   install -m 0644 "$ROOT/Caddyfile" "$share/Caddyfile"
   # The backend's working directory: `root public` in the Caddyfile (git keeps no empty dirs).
   mkdir -p "$share/backend/public"
-  if [ -d "$ROOT/backend/public" ]; then cp -a "$ROOT/backend/public/." "$share/backend/public/"; fi
+  if [ -d "$ROOT/examples/todo/backend/public" ]; then cp -a "$ROOT/examples/todo/backend/public/." "$share/backend/public/"; fi
 
   log "desktop file, icon"
   install -m 0644 "$PKG/qmlbridge.desktop" "$APPDIR/qmlbridge.desktop"
@@ -132,7 +132,7 @@ assemble_appdir() {
 
   deploy_qt_plugins
   deploy_qml_modules
-  deploy_libraries "$APPDIR/usr/bin/qmlbridge" "$share/bin/qmlbridge-backend" \
+  deploy_libraries "$APPDIR/usr/bin/qmlbridge" "$share/bin/todo-backend" \
     $(find "$APPDIR/usr/plugins" "$APPDIR/usr/qml" -name '*.so' -type f)
   set_runpaths
   write_qt_conf

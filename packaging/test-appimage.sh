@@ -118,12 +118,12 @@ check_online() {
   log "  Online after $((SECONDS - STARTED)) s (information only)"
   [ -d "$DATA" ] || fail "data dir $DATA missing"
   [ -s "$DATA/var/data.sqlite" ] || fail "$DATA/var/data.sqlite missing or empty after migrate"
-  wait_for "one backend process" one_named qmlbridge-backend
-  BACKEND_PID=$(pids_named qmlbridge-backend)
+  wait_for "one backend process" one_named todo-backend
+  BACKEND_PID=$(pids_named todo-backend)
   HOST_PID=$(pids_named qmlbridge)
   [ "$(wc -w <<<"$HOST_PID")" -eq 1 ] || fail "expected one host process, found: $HOST_PID"
   case $(readlink "/proc/$BACKEND_PID/exe") in
-    "$where"*/usr/share/$APP/bin/qmlbridge-backend) ;;
+    "$where"*/usr/share/$APP/bin/todo-backend) ;;
     *) fail "backend runs $(readlink "/proc/$BACKEND_PID/exe"), not the image's (under $where)" ;;
   esac
   grep -q "$where[^ ]*/usr/lib/libQt6Core.so.6" "/proc/$HOST_PID/maps" \
@@ -149,7 +149,7 @@ check_online() {
 kill_and_check() {
   kill -KILL "$APP_PID"
   wait "$APP_PID" 2>/dev/null || true
-  wait_for "no backend process after SIGKILL" none_named qmlbridge-backend
+  wait_for "no backend process after SIGKILL" none_named todo-backend
   wait_for "no host process after SIGKILL" none_named qmlbridge
 }
 
@@ -162,7 +162,7 @@ static_checks() {
   [ "$offset" -gt 0 ] && [ "$offset" -lt "$size" ] || fail "bad SquashFS offset $offset"
   mkdir -p "$WORK/extract"
   (cd "$WORK/extract" && "$IMG" --appimage-extract >/dev/null) || fail "--appimage-extract failed"
-  for f in AppRun usr/bin/qmlbridge "usr/share/$APP/bin/qmlbridge-backend"; do
+  for f in AppRun usr/bin/qmlbridge "usr/share/$APP/bin/todo-backend"; do
     [ -x "$root/$f" ] || fail "$f missing or not executable"
   done
   for f in usr/bin/qt.conf "usr/share/$APP/Caddyfile" usr/plugins/platforms/libqxcb.so \
@@ -237,7 +237,7 @@ extract_arg_run() {
   kill -TERM "$HOST_PID"
   wait "$APP_PID" || status=$?
   [ $status = 0 ] || fail "exit status $status after SIGTERM, want 0"
-  wait_for "the backend to stop with the host" none_named qmlbridge-backend
+  wait_for "the backend to stop with the host" none_named todo-backend
   log "ok: extract-and-run (argument); SIGTERM closed the app and its backend"
 }
 

@@ -16,8 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 duration=${DURATION:-10s}
-cargo build --release -q -p qmlbridge-backend
-bin=${CARGO_TARGET_DIR:-$repo/target}/release/qmlbridge-backend
+cargo build --release -q -p todo-backend
+bin=${CARGO_TARGET_DIR:-$repo/target}/release/todo-backend
 reference=$(cargo bench -q -p qmlbridge-backend --bench list_reference --no-run --message-format=json 2>/dev/null |
   sed -n 's/.*"executable":"\([^"]*list_reference[^"]*\)".*/\1/p' | tail -1)
 command -v wrk >/dev/null || { echo "bench-backend: wrk missing (scripts/install-deps.sh bench)" >&2; exit 1; }
@@ -33,7 +33,7 @@ trap cleanup EXIT
 
 export BRIDGE_TOKEN=bench-token DATABASE_URL="sqlite://$work/data.sqlite" PORT=0
 export BRIDGE_LOG=${BRIDGE_LOG:-warn,qmlbridge_backend::serve=info}
-(cd backend && exec "$bin" serve --config "$repo/Caddyfile") 2>"$work/serve.log" &
+(cd examples/todo/backend && exec "$bin" serve --config "$repo/Caddyfile") 2>"$work/serve.log" &
 pid=$!
 for _ in $(seq 200); do grep -q 'listening on' "$work/serve.log" && break; sleep 0.05; done
 addr=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$work/serve.log" | head -1)

@@ -4,6 +4,6 @@
 # backend. Prints the numbers and the ratio to each target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p qmlbridge-backend --bin qmlbridge-backend
-QMLBRIDGE_BACKEND="$PWD/target/release/qmlbridge-backend" \
+cargo build --release -p todo-backend --bin todo-backend
+QMLBRIDGE_BACKEND="$PWD/target/release/todo-backend" \
     cargo bench -p qmlbridge-supervisor --bench restart

@@ -15,13 +15,13 @@ flags=()
 [ "$profile" = release ] && flags+=(--release)
 # Qt builds share target/qt (as the AppImage build does), so the ~10 min cxx-qt build happens once.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/qt}
-cargo build "${flags[@]}" -p qmlbridge-backend -p qmlbridge
+cargo build "${flags[@]}" -p todo-backend -p qmlbridge
 bin=$CARGO_TARGET_DIR/$profile
 
 # Bundled mode; the host finds the backend binary beside itself, but target/qt/<profile> hides the
-# repository's backend/ and Caddyfile from its search, so name all three.
+# todo example's backend dir and the Caddyfile from its search, so name all three.
 unset BRIDGE_URL
-export BRIDGE_BACKEND_BIN="${BRIDGE_BACKEND_BIN:-$bin/qmlbridge-backend}"
-export BRIDGE_BACKEND_DIR="${BRIDGE_BACKEND_DIR:-$repo/backend}"
+export BRIDGE_BACKEND_BIN="${BRIDGE_BACKEND_BIN:-$bin/todo-backend}"
+export BRIDGE_BACKEND_DIR="${BRIDGE_BACKEND_DIR:-$repo/examples/todo/backend}"
 export BRIDGE_CADDYFILE="${BRIDGE_CADDYFILE:-$repo/Caddyfile}"
 exec "$bin/qmlbridge" "$@"

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/qt}
-cargo build -p qmlbridge-backend -p qmlbridge
+cargo build -p todo-backend -p qmlbridge
 bin=$CARGO_TARGET_DIR/debug
 out=$repo/screenshots
 mkdir -p "$out"
@@ -53,8 +53,8 @@ shoot() {
 # 1. Online: dev mode, a backend of our own with three todos (one done).
 port=$(free_port)
 export XDG_DATA_HOME=$work/xdg
-(cd backend && DATABASE_URL="sqlite://$work/dev.sqlite" PORT=$port "$bin/qmlbridge-backend" migrate >/dev/null)
-(cd backend && DATABASE_URL="sqlite://$work/dev.sqlite" PORT=$port exec "$bin/qmlbridge-backend" serve --config "$repo/Caddyfile") 2>"$work/dev-backend.log" &
+(cd examples/todo/backend && DATABASE_URL="sqlite://$work/dev.sqlite" PORT=$port "$bin/todo-backend" migrate >/dev/null)
+(cd examples/todo/backend && DATABASE_URL="sqlite://$work/dev.sqlite" PORT=$port exec "$bin/todo-backend" serve --config "$repo/Caddyfile") 2>"$work/dev-backend.log" &
 pids+=($!)
 wait_http "http://127.0.0.1:$port/healthz" 30
 api=(curl -fsS -o /dev/null -H "Authorization: Bearer qmlbridge-dev-token" -H "Content-Type: application/json")
@@ -65,6 +65,6 @@ BRIDGE_URL="http://127.0.0.1:$port" shoot "$out/online.png" 4 "$bin/qmlbridge"
 
 # 2. Offline: bundled mode whose backend refuses its configuration (exit 78: Offline at once).
 XDG_DATA_HOME=$work/xdg-offline \
-BRIDGE_BACKEND_BIN="$bin/qmlbridge-backend" BRIDGE_BACKEND_DIR="$repo/backend" \
+BRIDGE_BACKEND_BIN="$bin/todo-backend" BRIDGE_BACKEND_DIR="$repo/examples/todo/backend" \
 BRIDGE_CADDYFILE="$repo/Caddyfile" DATABASE_URL="postgres://nowhere/todo" \
   shoot "$out/offline.png" 5 "$bin/qmlbridge"

@@ -12,14 +12,21 @@ pub enum Error {
     /// The Caddyfile could not be read.
     #[error("cannot read {path}: {source}")]
     ConfigRead {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         #[source]
         source: std::io::Error,
     },
 
     /// An environment variable has a value we cannot use (`DATABASE_URL`, `BRIDGE_ENV`, ...).
     #[error("{name}: {reason}")]
-    Env { name: &'static str, reason: String },
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with its value (never the value of a secret).
+        reason: String,
+    },
 
     /// `BRIDGE_ENV=prod` without `BRIDGE_TOKEN`.
     #[error("BRIDGE_TOKEN is not set and BRIDGE_ENV=prod: refusing to start with the dev token")]
@@ -28,7 +35,9 @@ pub enum Error {
     /// SQLite failed; `context` says what we were doing.
     #[error("database: {context}: {source}")]
     Database {
+        /// What we were doing.
         context: String,
+        /// SQLite's (or the filesystem's) error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
@@ -41,10 +50,17 @@ pub enum Error {
     #[error("Caddyfile: {0}")]
     Hub(#[source] crate::hub::Error),
 
+    /// A resource cannot be served: a name that is not a lowercase URL segment, two resources
+    /// with one name, a table or column the migrations do not create.
+    #[error("{0}")]
+    Resource(String),
+
     /// The listening socket could not be obtained or used.
     #[error("listen: {context}: {source}")]
     Listen {
+        /// What we were doing.
         context: String,
+        /// The system's error.
         #[source]
         source: std::io::Error,
     },
@@ -65,7 +81,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Caddyfile(_) | Error::ConfigRead { .. } | Error::Env { .. } => EXIT_CONFIG,
-            Error::MissingToken | Error::Hub(_) => EXIT_CONFIG,
+            Error::MissingToken | Error::Hub(_) | Error::Resource(_) => EXIT_CONFIG,
             Error::Database { .. } | Error::Migration(_) | Error::Listen { .. } => EXIT_FAILURE,
         }
     }

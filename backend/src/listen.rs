@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// Where the listener came from (for the log).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// fd 3, passed by the parent.
     Inherited,
     /// Bound by us to the Caddyfile address.
@@ -23,7 +23,7 @@ pub enum Origin {
 }
 
 /// The inherited fd 3 when the environment passes it to us, else a socket bound to `address`.
-pub fn acquire(address: &SiteAddress) -> Result<(TcpListener, Origin)> {
+pub(crate) fn acquire(address: &SiteAddress) -> Result<(TcpListener, Origin)> {
     let ours = std::env::var("LISTEN_PID")
         .ok()
         .and_then(|p| p.parse::<u32>().ok())
@@ -69,7 +69,7 @@ fn bind(address: &SiteAddress) -> Result<TcpListener> {
 
 /// Sends `READY=1` to `$NOTIFY_SOCKET` (a path, or `@name` in the abstract namespace). Returns
 /// whether a datagram was sent.
-pub fn notify_ready() -> io::Result<bool> {
+pub(crate) fn notify_ready() -> io::Result<bool> {
     let Some(target) = std::env::var_os("NOTIFY_SOCKET").filter(|t| !t.is_empty()) else {
         return Ok(false);
     };

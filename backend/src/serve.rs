@@ -8,27 +8,28 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
+use crate::backend::Backend;
 use crate::config::{self, Config};
-use crate::db::{self, Db};
+use crate::db::{self, Db, Migration};
 use crate::error::{Error, Result};
+use crate::http::app;
 use crate::http::guard::Bearer;
-use crate::http::{AppState, app};
 use crate::hub::Hub;
 use crate::listen::{self, Origin};
-use crate::publish::{Publisher, TodoEvent};
+use crate::publish::Live;
 use crate::settings::{self, Settings};
 
 /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 const TARGET: &str = "qmlbridge_backend::serve";
 
-/// `qmlbridge-backend migrate`: applies pending migrations to `DATABASE_URL`.
-pub fn migrate() -> Result<()> {
+/// `<app>-backend migrate`: applies pending migrations to `DATABASE_URL`.
+pub(crate) fn migrate(migrations: &'static [Migration]) -> Result<()> {
     let database = settings::database_from_env(&config::process_env)?;
     let mut conn = db::open_connection(&database)?;
-    let applied = db::migrate::run(&mut conn)?;
-    let at = db::migrate::MIGRATIONS.last().map_or("none", |m| m.name);
+    let applied = db::run_migrations(&mut conn, migrations)?;
+    let at = migrations.last().map_or("none", |m| m.name());
     tracing::info!(
         target: "qmlbridge_backend::migrate",
         "{}: schema at {at} ({} applied now)",
@@ -38,9 +39,10 @@ pub fn migrate() -> Result<()> {
     Ok(())
 }
 
-/// `qmlbridge-backend serve`: reads the Caddyfile at `config_path`, opens (and migrates) the
-/// database, listens, and serves until SIGTERM/SIGINT.
-pub fn serve(config_path: &Path) -> Result<()> {
+/// `<app>-backend serve`: reads the Caddyfile at `config_path`, opens (and migrates) the
+/// database, listens, and serves `backend` until SIGTERM/SIGINT.
+pub(crate) fn serve(config_path: &Path, mut backend: Backend) -> Result<()> {
+    let apis = backend.apis()?;
     let config = Config::load(config_path, &config::process_env)?;
     if let Some(warning) = &config.warning {
         tracing::warn!(target: TARGET, "{warning}");
@@ -58,7 +60,16 @@ pub fn serve(config_path: &Path) -> Result<()> {
         .map(Hub::new)
         .transpose()
         .map_err(Error::Hub)?;
-    let db = Arc::new(Db::open(&settings.database)?);
+    let db = Arc::new(Db::open(&settings.database, backend.migrations)?);
+    for api in &apis {
+        api.statements().check(&db.reader()).map_err(|e| {
+            Error::Resource(format!(
+                "resource {}: {e} (does a migration create its table and columns?)",
+                api.schema().name()
+            ))
+        })?;
+    }
+    crate::http::error::set_prod(settings.prod);
     let (listener, origin) = listen::acquire(&config.address)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -69,7 +80,13 @@ pub fn serve(config_path: &Path) -> Result<()> {
             context: "starting the runtime".into(),
             source,
         })?;
-    let result = runtime.block_on(run(listener, origin, &config, &settings, db, hub));
+    let live = match &hub {
+        Some(hub) => Live::new(Arc::new(hub.clone())),
+        None => Live::disabled(),
+    };
+    let ctx = backend.context(db, live, Bearer::new(&settings.token));
+    let api = backend.api_router(&apis);
+    let result = runtime.block_on(run(listener, origin, &config, ctx, api, hub));
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
 }
@@ -78,8 +95,8 @@ async fn run(
     listener: std::net::TcpListener,
     origin: Origin,
     config: &Config,
-    settings: &Settings,
-    db: Arc<Db>,
+    ctx: crate::Context,
+    api: axum::Router<crate::Context>,
     hub: Option<Hub>,
 ) -> Result<()> {
     let io = |context: &str| {
@@ -98,12 +115,7 @@ async fn run(
     let mut term = signal(SignalKind::terminate()).map_err(io("SIGTERM handler"))?;
     let mut int = signal(SignalKind::interrupt()).map_err(io("SIGINT handler"))?;
 
-    let publisher: Arc<dyn Publisher> = match &hub {
-        Some(hub) => Arc::new(hub.clone()),
-        None => Arc::new(NoHub),
-    };
-    let state = AppState::new(db, publisher, Bearer::new(&settings.token));
-    let router = app(state, config, served, hub.as_ref());
+    let router = app(ctx.clone(), api, config, served, hub.as_ref());
     let stop = CancellationToken::new();
     let mut server = tokio::spawn(crate::conn::serve(listener, router, stop.clone()));
     let how = match origin {
@@ -133,18 +145,25 @@ async fn run(
         hub.shutdown();
     }
     stop.cancel();
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    match tokio::time::timeout_at(deadline, server).await {
         Ok(_) => tracing::info!(target: TARGET, "stopped"),
         Err(_) => {
             tracing::warn!(target: TARGET, "in-flight requests still running after 5 s: stopping anyway")
         }
     }
+    // Deferred work runs after its response: it gets what is left of the grace period.
+    let deferred = ctx.tracker();
+    deferred.close();
+    if tokio::time::timeout_at(deadline, deferred.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            target: TARGET,
+            "{} deferred task(s) still running at the end of the grace period: dropped",
+            deferred.len()
+        );
+    }
     Ok(())
-}
-
-/// The publisher when the Caddyfile has no `mercure` block.
-struct NoHub;
-
-impl Publisher for NoHub {
-    fn publish(&self, _event: TodoEvent) {}
 }

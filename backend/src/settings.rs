@@ -50,6 +50,8 @@ pub struct Settings {
     pub token: Secret,
     /// True when [`DEV_TOKEN`] is in use (`serve` logs a warning).
     pub dev_token: bool,
+    /// `BRIDGE_ENV=prod`: 500s carry an opaque `instance` id instead of the error chain.
+    pub prod: bool,
     pub database: Database,
 }
 
@@ -74,6 +76,7 @@ impl Settings {
         Ok(Settings {
             token,
             dev_token,
+            prod,
             database: database_from_env(env)?,
         })
     }

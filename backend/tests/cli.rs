@@ -18,7 +18,11 @@ fn help_and_version_exit_0() {
     );
     let out = w.command(&["--version"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+    // The app's name and version (the fixture's `Backend::new("fixture", "1.2.3")`).
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "fixture-backend 1.2.3"
+    );
 }
 
 #[test]

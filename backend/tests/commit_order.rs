@@ -46,10 +46,10 @@ fn concurrent_writes_are_published_in_commit_order() {
     cmd.env("DATABASE_URL", &url);
     let server = Arc::new(support::Server::start(cmd));
 
-    let created = server.api("POST", "/api/todos", Some(r#"{"title":"start"}"#));
+    let created = server.api("POST", "/api/items", Some(r#"{"title":"start"}"#));
     assert_eq!(created.status, 201, "{}", created.body);
     let id = created.json()["id"].as_i64().unwrap();
-    let path = format!("/api/todos/{id}");
+    let path = format!("/api/items/{id}");
 
     let mut sse = connect(server.addr);
     let req = format!(

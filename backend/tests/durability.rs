@@ -12,14 +12,14 @@ fn acknowledged_writes_survive_sigkill() {
     let mut expected = Vec::new();
     for i in 0..40 {
         let body = format!(r#"{{"title":"todo {i}","done":{}}}"#, i % 2 == 0);
-        let resp = server.api("POST", "/api/todos", Some(&body));
+        let resp = server.api("POST", "/api/items", Some(&body));
         assert_eq!(resp.status, 201, "{}", resp.body);
         expected.push(resp.json());
     }
     let id = expected[3]["id"].as_i64().unwrap();
     let resp = server.api(
         "PATCH",
-        &format!("/api/todos/{id}"),
+        &format!("/api/items/{id}"),
         Some(r#"{"title":"edited"}"#),
     );
     assert_eq!(resp.status, 200, "{}", resp.body);
@@ -27,7 +27,7 @@ fn acknowledged_writes_survive_sigkill() {
     let gone = expected.remove(5)["id"].as_i64().unwrap();
     assert_eq!(
         server
-            .api("DELETE", &format!("/api/todos/{gone}"), None)
+            .api("DELETE", &format!("/api/items/{gone}"), None)
             .status,
         204
     );
@@ -43,7 +43,7 @@ fn acknowledged_writes_survive_sigkill() {
     assert_eq!(check, "ok");
     drop(conn);
     let server = w.serve();
-    let list = server.api("GET", "/api/todos?limit=1000", None);
+    let list = server.api("GET", "/api/items?limit=1000", None);
     assert_eq!(list.status, 200);
     assert_eq!(list.json(), serde_json::Value::Array(expected));
 }

@@ -99,7 +99,7 @@ fn stored_ids(var: &std::path::Path) -> Vec<i64> {
         }
     }
     let conn = rusqlite::Connection::open(copy.path().join("data.sqlite")).unwrap();
-    let mut stmt = conn.prepare("SELECT id FROM todos ORDER BY id").unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM items ORDER BY id").unwrap();
     stmt.query_map([], |r| r.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
@@ -114,7 +114,7 @@ fn writes_on_a_full_disk_fail_and_are_never_published() {
     };
     let var = var_dir(&server, &w);
 
-    let before = server.api("POST", "/api/todos", Some(r#"{"title":"before"}"#));
+    let before = server.api("POST", "/api/items", Some(r#"{"title":"before"}"#));
     assert_eq!(before.status, 201, "{}", before.body);
     let id = before.json()["id"].as_i64().unwrap();
 
@@ -123,7 +123,7 @@ fn writes_on_a_full_disk_fail_and_are_never_published() {
     sse.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
     let req = format!(
-        "GET /.well-known/mercure?topic=/api/todos HTTP/1.1\r\nHost: {}\r\n\r\n",
+        "GET /.well-known/mercure?topic=/api/items HTTP/1.1\r\nHost: {}\r\n\r\n",
         server.addr
     );
     sse.write_all(req.as_bytes()).unwrap();
@@ -137,7 +137,7 @@ fn writes_on_a_full_disk_fail_and_are_never_published() {
     let big = "x".repeat(900);
     for i in 0..40 {
         let body = format!(r#"{{"title":"on a full disk {i} {big}"}}"#);
-        let resp = server.api("POST", "/api/todos", Some(&body));
+        let resp = server.api("POST", "/api/items", Some(&body));
         match resp.status {
             201 => answered.push(resp.json()["id"].as_i64().unwrap()),
             507 => {
@@ -151,7 +151,7 @@ fn writes_on_a_full_disk_fail_and_are_never_published() {
             other => panic!("POST on a full disk: {other} {}", resp.body),
         }
         let patch = format!(r#"{{"title":"patched {i} {big}"}}"#);
-        let resp = server.api("PATCH", &format!("/api/todos/{id}"), Some(&patch));
+        let resp = server.api("PATCH", &format!("/api/items/{id}"), Some(&patch));
         assert!(
             resp.status == 200 || resp.status == 507,
             "PATCH on a full disk: {} {}",
@@ -196,7 +196,7 @@ fn writes_on_a_full_disk_fail_and_are_never_published() {
     // Space again: writes and /healthz recover by themselves.
     std::fs::remove_file(var.join("filler")).unwrap();
     let after = eventually(|| {
-        let resp = server.api("POST", "/api/todos", Some(r#"{"title":"after"}"#));
+        let resp = server.api("POST", "/api/items", Some(r#"{"title":"after"}"#));
         (resp.status == 201).then_some(resp)
     });
     assert!(stored_ids(&var).contains(&after.json()["id"].as_i64().unwrap()));

@@ -57,7 +57,7 @@ fn serves_on_the_inherited_fd_3_and_binds_nothing() {
     cmd.arg("-c")
         .arg(format!(
             "LISTEN_PID=$$ LISTEN_FDS=1 exec {} serve",
-            support::BIN
+            support::BIN.display()
         ))
         .current_dir(w.path())
         .env("BRIDGE_TOKEN", TOKEN)
@@ -97,7 +97,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     let body = br#"{"title":"written during shutdown"}"#;
     let mut stream = connect(server.addr);
     let head = format!(
-        "POST /api/todos HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+        "POST /api/items HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\
          Connection: close\r\n\r\n",
         server.addr,
@@ -123,7 +123,7 @@ fn a_request_that_never_finishes_does_not_hold_shutdown_beyond_its_bound() {
     let mut server = w.serve();
     let mut stream = connect(server.addr);
     let head = format!(
-        "POST /api/todos HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+        "POST /api/items HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
          Content-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n",
         server.addr
     );
@@ -167,7 +167,7 @@ fn dev_token_warns_and_works() {
         server.log()
     );
     let auth = ("Authorization", "Bearer qmlbridge-dev-token");
-    let resp = request(server.addr, "GET", "/api/todos", &[auth], b"");
+    let resp = request(server.addr, "GET", "/api/items", &[auth], b"");
     assert_eq!(resp.status, 200, "{}", resp.body);
 }
 
@@ -182,10 +182,10 @@ fn secrets_never_reach_the_log() {
     let mut server = Server::start(cmd);
     let wrong = ("Authorization", "Bearer wrong-token-also-secret");
     assert_eq!(
-        request(server.addr, "GET", "/api/todos", &[wrong], b"").status,
+        request(server.addr, "GET", "/api/items", &[wrong], b"").status,
         401
     );
-    assert_eq!(server.api("GET", "/api/todos", None).status, 200);
+    assert_eq!(server.api("GET", "/api/items", None).status, 200);
     server.signal(Signal::SIGTERM);
     server.wait();
     let log = server.log();

@@ -25,7 +25,7 @@ fn rest_changes_reach_subscribers_and_sigterm_ends_streams() {
     let mut server = w.serve();
     let mut sse = connect(server.addr);
     let req = format!(
-        "GET /.well-known/mercure?topic=/api/todos HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
+        "GET /.well-known/mercure?topic=/api/items HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
         server.addr
     );
     sse.write_all(req.as_bytes()).unwrap();
@@ -33,13 +33,13 @@ fn rest_changes_reach_subscribers_and_sigterm_ends_streams() {
     read_until(&mut sse, &mut seen, "\r\n\r\n");
     assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
 
-    let created = server.api("POST", "/api/todos", Some(r#"{"title":"seen live"}"#));
+    let created = server.api("POST", "/api/items", Some(r#"{"title":"seen live"}"#));
     assert_eq!(created.status, 201, "{}", created.body);
     read_until(&mut sse, &mut seen, "seen live");
     let id = created.json()["id"].as_i64().unwrap();
     assert_eq!(
         server
-            .api("DELETE", &format!("/api/todos/{id}"), None)
+            .api("DELETE", &format!("/api/items/{id}"), None)
             .status,
         204
     );

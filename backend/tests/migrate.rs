@@ -31,13 +31,10 @@ fn fresh_database_gets_every_migration_in_wal_mode() {
     let w = Workdir::new();
     let out = w.migrate();
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
-    assert!(out.stderr.contains("0001_create_todos"), "{}", out.stderr);
+    assert!(out.stderr.contains("0001_create_items"), "{}", out.stderr);
     let (migrations, tables) = snapshot(&w);
-    assert_eq!(
-        migrations.len(),
-        qmlbridge_backend::db::migrate::MIGRATIONS.len()
-    );
-    assert!(tables.contains(&"todos".to_string()), "{tables:?}");
+    assert_eq!(migrations.len(), support::MIGRATIONS);
+    assert!(tables.contains(&"items".to_string()), "{tables:?}");
     let conn = Connection::open(w.db_path()).unwrap();
     let mode: String = conn
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -73,10 +70,7 @@ fn concurrent_runs_are_safe() {
         assert_eq!(out.status.code(), Some(0), "{err}");
     }
     let (migrations, _) = snapshot(&w);
-    assert_eq!(
-        migrations.len(),
-        qmlbridge_backend::db::migrate::MIGRATIONS.len()
-    );
+    assert_eq!(migrations.len(), support::MIGRATIONS);
 }
 
 /// Migrates a fresh database, alters its ledger with `sql`, then checks that `migrate` refuses it
@@ -103,7 +97,7 @@ fn refused_after(sql: &str, needles: &[&str]) -> Workdir {
 fn a_tampered_migration_is_refused_and_nothing_changes() {
     let w = refused_after(
         "UPDATE qmlbridge_migrations SET checksum = 'edited' WHERE version = 1",
-        &["0001_create_todos", "changed"],
+        &["0001_create_items", "changed"],
     );
     // serve refuses it too (it checks before serving).
     let out = run(w.command(&["serve"]));
@@ -123,9 +117,6 @@ fn a_newer_database_is_refused_and_nothing_changes() {
 fn serve_applies_pending_migrations_itself() {
     let w = Workdir::new();
     let server = w.serve();
-    assert_eq!(server.api("GET", "/api/todos", None).status, 200);
-    assert_eq!(
-        snapshot(&w).0.len(),
-        qmlbridge_backend::db::migrate::MIGRATIONS.len()
-    );
+    assert_eq!(server.api("GET", "/api/items", None).status, 200);
+    assert_eq!(snapshot(&w).0.len(), support::MIGRATIONS);
 }

@@ -19,7 +19,7 @@ fn host(xdg: &Path) -> Command {
     cmd.env("XDG_DATA_HOME", xdg)
         .env("QT_QPA_PLATFORM", "offscreen")
         .env("BRIDGE_BACKEND_BIN", common::backend_bin())
-        .env("BRIDGE_BACKEND_DIR", repo.join("backend"))
+        .env("BRIDGE_BACKEND_DIR", repo.join("examples/todo/backend"))
         .env("BRIDGE_CADDYFILE", repo.join("Caddyfile"))
         .env_remove("BRIDGE_URL")
         .env_remove("DATABASE_URL")

@@ -4,7 +4,7 @@
 //! One Qt application per process and one supervisor per process, decided by the environment:
 //! the parent process starts each scenario as a child of itself with its own environment.
 //!
-//! - `dev`: a `qmlbridge-backend serve` started here; mode, URL and state follow the supervisor;
+//! - `dev`: a `todo-backend serve` started here; mode, URL and state follow the supervisor;
 //!   add/toggle/remove through the model; a todo POSTed by another client appears in the model.
 //! - `bundled`: the supervisor spawns the real backend; after the child is SIGKILLed (when the
 //!   test asks for it), `tokenRotated` fires with the new token and requests keep working.
@@ -94,7 +94,7 @@ fn dev(dir: &Path) -> i32 {
 fn bundled(dir: &Path) -> i32 {
     let repo = common::repo();
     set_env("BRIDGE_BACKEND_BIN", common::backend_bin());
-    set_env("BRIDGE_BACKEND_DIR", repo.join("backend"));
+    set_env("BRIDGE_BACKEND_DIR", repo.join("examples/todo/backend"));
     set_env("BRIDGE_CADDYFILE", repo.join("Caddyfile"));
     let session = qmlbridge_host::session::get();
     // The first subscriber sees every event since start, so no Child pid is missed.

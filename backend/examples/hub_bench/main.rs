@@ -1,6 +1,6 @@
 //! Mercure hub benchmark (issue 4), run by `scripts/bench-hub.sh` (`make bench`).
 //!
-//! The measured server is the real backend, `target/release/qmlbridge-backend serve` with the
+//! The measured server is the real backend, `target/release/todo-backend serve` with the
 //! repository's Caddyfile (access log, compression, `Host` guard, JWT-authenticated subscribers),
 //! in its own process so its RSS is its own (`HUB_BENCH_BACKEND` and `HUB_BENCH_CADDYFILE`
 //! override the binary and the Caddyfile). The driver (this process) opens raw-socket SSE
@@ -166,7 +166,7 @@ async fn driver() -> AnyResult<()> {
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "== Mercure hub (qmlbridge-backend serve, release): {SUBSCRIBERS} subscribers; load average {}",
+        "== Mercure hub (todo-backend serve, release): {SUBSCRIBERS} subscribers; load average {}",
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
@@ -391,7 +391,7 @@ async fn idle_rss(kind: Kind) -> AnyResult<()> {
     let hub = HubProcess::start(kind)?;
     let token = Arc::new(subscriber_token()?);
     let what = match kind {
-        Kind::Backend => "qmlbridge-backend serve",
+        Kind::Backend => "todo-backend serve",
         Kind::HubOnly => "the hub's router alone on hyper HTTP/1 (reference)",
         Kind::Plain => "do-nothing SSE endpoint on hyper HTTP/1 (reference)",
         Kind::Floor => "floor server (reference)",

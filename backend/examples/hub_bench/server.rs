@@ -72,7 +72,7 @@ fn plain_router() -> axum::Router {
 /// What runs in the child process.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `qmlbridge-backend serve` (release) with the repository's Caddyfile.
+    /// `todo-backend serve` (release) with the repository's Caddyfile.
     Backend,
     /// [`server`] `hub`: the hub's router alone.
     HubOnly,
@@ -103,7 +103,7 @@ impl HubProcess {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let bin = std::env::var_os("HUB_BENCH_BACKEND")
             .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| root.join("target/release/qmlbridge-backend"));
+            .unwrap_or_else(|| root.join("target/release/todo-backend"));
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("backend.log");
         let child = Command::new(&bin)
@@ -130,7 +130,7 @@ impl HubProcess {
             .spawn()
             .map_err(|e| {
                 format!(
-                    "{}: {e} (build it: cargo build --release -p qmlbridge-backend)",
+                    "{}: {e} (build it: cargo build --release -p todo-backend)",
                     bin.display()
                 )
             })?;

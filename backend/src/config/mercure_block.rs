@@ -24,7 +24,11 @@ const IGNORED: &[&str] = &[
 ];
 
 /// Parses the block of a `mercure` directive; names of ignored options go to `ignored`.
-pub fn parse(src: &SourceFile, d: &Directive, ignored: &mut Vec<String>) -> Result<MercureConfig> {
+pub(super) fn parse(
+    src: &SourceFile,
+    d: &Directive,
+    ignored: &mut Vec<String>,
+) -> Result<MercureConfig> {
     if !d.args.is_empty() {
         return Err(src.error(d.line, "mercure takes no arguments, only a block"));
     }

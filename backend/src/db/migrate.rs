@@ -1,4 +1,5 @@
-//! Versioned SQL migrations, embedded from `backend/migrations/` (issue 2, "Data").
+//! Versioned SQL migrations: an app's `migrations/NNNN_name.sql`, embedded at build time by
+//! `migrations!()` (which refuses a bad name, a gap or a repeated number).
 //!
 //! Each applied migration is recorded in `qmlbridge_migrations` with the SHA-256 of its SQL. A run
 //! takes SQLite's write lock first (`BEGIN IMMEDIATE`), checks every recorded migration against
@@ -14,12 +15,22 @@ use crate::error::{Error, Result};
 /// One embedded migration.
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
-    pub version: i64,
-    pub name: &'static str,
-    pub sql: &'static str,
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
 }
 
 impl Migration {
+    /// Migration `version` (1, 2, ...) named `name` (`0001_create_items`) running `sql`.
+    pub const fn new(version: i64, name: &'static str, sql: &'static str) -> Self {
+        Migration { version, name, sql }
+    }
+
+    /// Its name, `NNNN_what`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     /// The hex SHA-256 of the SQL text: what is recorded and compared.
     pub fn checksum(&self) -> String {
         Sha256::digest(self.sql.as_bytes())
@@ -29,14 +40,6 @@ impl Migration {
     }
 }
 
-/// The migrations of this binary, in order. A new file in `backend/migrations/` is added here
-/// (a test checks the two agree).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_create_todos",
-    sql: include_str!("../../migrations/0001_create_todos.sql"),
-}];
-
 /// The bookkeeping table.
 const TABLE: &str = "CREATE TABLE IF NOT EXISTS qmlbridge_migrations (
     version    INTEGER PRIMARY KEY,
@@ -45,8 +48,12 @@ const TABLE: &str = "CREATE TABLE IF NOT EXISTS qmlbridge_migrations (
     applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 )";
 
-/// Applies every pending migration; returns the names of those applied (empty: nothing to do).
-pub fn run(conn: &mut Connection) -> Result<Vec<&'static str>> {
+/// Applies every pending migration of `migrations`; returns the names of those applied (empty:
+/// nothing to do).
+pub(crate) fn run(
+    conn: &mut Connection,
+    migrations: &'static [Migration],
+) -> Result<Vec<&'static str>> {
     let mut applied = Vec::new();
     loop {
         let tx = conn
@@ -54,7 +61,7 @@ pub fn run(conn: &mut Connection) -> Result<Vec<&'static str>> {
             .map_err(|e| Error::db("locking the database for migrations", e))?;
         tx.execute_batch(TABLE)
             .map_err(|e| Error::db("creating qmlbridge_migrations", e))?;
-        let Some(next) = pending(&tx)? else {
+        let Some(next) = pending(&tx, migrations)? else {
             tx.commit().map_err(|e| Error::db("committing", e))?;
             return Ok(applied);
         };
@@ -72,8 +79,11 @@ pub fn run(conn: &mut Connection) -> Result<Vec<&'static str>> {
     }
 }
 
-/// Checks the recorded migrations against [`MIGRATIONS`] and returns the first pending one.
-fn pending(conn: &Connection) -> Result<Option<&'static Migration>> {
+/// Checks the recorded migrations against `migrations` and returns the first pending one.
+fn pending(
+    conn: &Connection,
+    migrations: &'static [Migration],
+) -> Result<Option<&'static Migration>> {
     let mut stmt = conn
         .prepare("SELECT version, name, checksum FROM qmlbridge_migrations ORDER BY version")
         .map_err(|e| Error::db("reading qmlbridge_migrations", e))?;
@@ -88,10 +98,10 @@ fn pending(conn: &Connection) -> Result<Option<&'static Migration>> {
         .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
         .map_err(|e| Error::db("reading qmlbridge_migrations", e))?;
     for (version, name, checksum) in &rows {
-        let Some(known) = MIGRATIONS.iter().find(|m| m.version == *version) else {
+        let Some(known) = migrations.iter().find(|m| m.version == *version) else {
             return Err(Error::Migration(format!(
                 "the database has migration {version} ({name}), which this binary does not know: \
-                 it was migrated by a newer qmlbridge-backend"
+                 it was migrated by a newer version of this backend"
             )));
         };
         if known.checksum() != *checksum || known.name != name {
@@ -101,7 +111,7 @@ fn pending(conn: &Connection) -> Result<Option<&'static Migration>> {
             )));
         }
     }
-    Ok(MIGRATIONS
+    Ok(migrations
         .iter()
         .find(|m| !rows.iter().any(|(v, _, _)| *v == m.version)))
 }
@@ -110,47 +120,33 @@ fn pending(conn: &Connection) -> Result<Option<&'static Migration>> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_list_matches_the_directory() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
-        let mut files: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.ends_with(".sql"))
-            .collect();
-        files.sort();
-        let names: Vec<String> = MIGRATIONS
-            .iter()
-            .map(|m| format!("{}.sql", m.name))
-            .collect();
-        assert_eq!(files, names);
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1);
-            assert!(m.name.starts_with(&format!("{:04}_", m.version)));
-        }
-    }
+    const ONE: &[Migration] = &[Migration::new(
+        1,
+        "0001_create_items",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY);",
+    )];
 
     #[test]
     fn fresh_then_repeat_then_tampered() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(run(&mut conn).unwrap(), ["0001_create_todos"]);
-        assert!(run(&mut conn).unwrap().is_empty());
+        assert_eq!(run(&mut conn, ONE).unwrap(), ["0001_create_items"]);
+        assert!(run(&mut conn, ONE).unwrap().is_empty());
         conn.execute("UPDATE qmlbridge_migrations SET checksum = 'x'", [])
             .unwrap();
-        let err = run(&mut conn).unwrap_err().to_string();
-        assert!(err.contains("0001_create_todos was changed"), "{err}");
+        let err = run(&mut conn, ONE).unwrap_err().to_string();
+        assert!(err.contains("0001_create_items was changed"), "{err}");
     }
 
     #[test]
     fn newer_database_is_refused() {
         let mut conn = Connection::open_in_memory().unwrap();
-        run(&mut conn).unwrap();
+        run(&mut conn, ONE).unwrap();
         conn.execute(
             "INSERT INTO qmlbridge_migrations (version, name, checksum) VALUES (99, '0099_future', '')",
             [],
         )
         .unwrap();
-        let err = run(&mut conn).unwrap_err();
+        let err = run(&mut conn, ONE).unwrap_err();
         assert_eq!(err.exit_code(), 1);
         assert!(err.to_string().contains("0099_future"), "{err}");
     }

@@ -15,8 +15,10 @@
 //! was rolled back. [`Db::write_failure`] remembers the last failed commit until one succeeds,
 //! for `/healthz` (`docs/contract.md` §7).
 
-pub mod migrate;
-pub mod todos;
+mod migrate;
+
+pub use migrate::Migration;
+pub(crate) use migrate::run as run_migrations;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,7 +31,7 @@ use crate::error::{Error, Result};
 use crate::settings::Database;
 
 /// How long a connection waits for another's lock before failing with "database is locked".
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many read-only connections [`Db`] keeps.
 const READERS: usize = 4;
@@ -95,10 +97,10 @@ impl std::fmt::Debug for Db {
 
 impl Db {
     /// Opens the database (creating the file and its directory if needed) and applies pending
-    /// migrations; refuses a tampered or newer database (see [`migrate`]).
-    pub fn open(db: &Database) -> Result<Db> {
+    /// `migrations`; refuses a tampered or newer database (see `migrate`).
+    pub fn open(db: &Database, migrations: &'static [Migration]) -> Result<Db> {
         let mut writer = open_connection(db)?;
-        migrate::run(&mut writer)?;
+        migrate::run(&mut writer, migrations)?;
         let readers = match db {
             // A private in-memory database exists only in its one connection.
             Database::Memory => Vec::new(),
@@ -179,7 +181,7 @@ impl Db {
 }
 
 /// Opens one connection with WAL, foreign keys, the busy timeout and `synchronous=FULL`.
-pub fn open_connection(db: &Database) -> Result<Connection> {
+pub(crate) fn open_connection(db: &Database) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -216,7 +218,7 @@ fn create_parent(path: &Path) -> Result<()> {
 }
 
 /// A database's name for messages.
-pub fn describe(db: &Database) -> String {
+pub(crate) fn describe(db: &Database) -> String {
     match db {
         Database::Memory => "the in-memory database".to_string(),
         Database::File(path) => path.display().to_string(),

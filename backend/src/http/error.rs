@@ -5,10 +5,21 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::db::WriteFailure;
 
+/// `BRIDGE_ENV=prod`: a 500 shows an opaque `instance` id, not the error chain. Off (the chain
+/// shown) only once `serve` has read `BRIDGE_ENV=dev`; an app built for tests reports like prod.
+static PROD: AtomicBool = AtomicBool::new(true);
+
+/// Sets how 500s report (`serve` calls it from `BRIDGE_ENV`).
+pub(crate) fn set_prod(prod: bool) {
+    PROD.store(prod, Ordering::Relaxed);
+}
+
 /// The `Content-Type` of every error body.
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
 /// An error response.
 #[derive(Debug)]
@@ -91,7 +102,7 @@ impl ApiError {
 }
 
 /// A problem+json response with `status` and `detail`.
-pub fn problem(status: StatusCode, detail: &str) -> Response {
+pub(crate) fn problem(status: StatusCode, detail: &str) -> Response {
     let body = serde_json::json!({
         "type": "about:blank",
         "title": status.canonical_reason().unwrap_or("Error"),
@@ -106,10 +117,10 @@ pub fn problem(status: StatusCode, detail: &str) -> Response {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(detail)
-        | ApiError::Unavailable(detail)
-        | ApiError::InsufficientStorage(detail) = &self
-        {
+        if let ApiError::Internal(detail) = &self {
+            return internal(detail);
+        }
+        if let ApiError::Unavailable(detail) | ApiError::InsufficientStorage(detail) = &self {
             tracing::error!(target: "qmlbridge_backend::http", "{detail}");
         }
         let mut resp = problem(self.status(), self.detail());
@@ -119,6 +130,32 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// A 500: in dev the error chain is the `detail`; in prod the client gets an opaque `instance`
+/// id that is also on the log line, so a user's report can be matched to the log. The chain
+/// comes from our own errors (SQLite's, serde's): never a token or key.
+fn internal(chain: &str) -> Response {
+    let status = StatusCode::INTERNAL_SERVER_ERROR;
+    let mut body = serde_json::json!({
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+    });
+    if PROD.load(Ordering::Relaxed) {
+        let instance = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        tracing::error!(target: "qmlbridge_backend::http", instance = %instance, "{chain}");
+        body["detail"] =
+            "internal error (the server log has the details under this instance)".into();
+        body["instance"] = instance.into();
+    } else {
+        tracing::error!(target: "qmlbridge_backend::http", "{chain}");
+        body["detail"] = chain.into();
+    }
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    resp
 }
 
 impl From<JsonRejection> for ApiError {

@@ -20,13 +20,13 @@ use super::guard::Guards;
 use crate::config::{Config, Encoding, HeaderOp};
 
 /// The fallback for paths no route takes (404 problem+json).
-pub async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
 /// Adds the file server (under `root`, never outside it: `ServeDir` refuses `..`) or a 404
 /// fallback.
-pub fn static_files(router: Router, config: &Config) -> Router {
+pub(crate) fn static_files(router: Router, config: &Config) -> Router {
     match (&config.root, config.file_server) {
         (Some(root), true) => {
             if !root.is_dir() {
@@ -47,7 +47,7 @@ pub fn static_files(router: Router, config: &Config) -> Router {
 /// Compression, then one front layer for everything per-request (one layer instead of five:
 /// this is the hot path of `GET /api/todos`): the `Host` guard, the bearer token on `/api/`, the
 /// bare-error mapping, `header` edits and the `log` line.
-pub fn layers(router: Router, config: &Config, guards: Guards) -> Router {
+pub(crate) fn layers(router: Router, config: &Config, guards: Guards) -> Router {
     let mut router = router;
     if !config.encode.is_empty() {
         let has = |e| config.encode.contains(&e);
@@ -62,7 +62,7 @@ pub fn layers(router: Router, config: &Config, guards: Guards) -> Router {
 /// The front layer alone (guards, bare-error mapping, `header`, `log`), without
 /// compression: for the Mercure hub, whose SSE streams are never compressed and whose idle
 /// subscribers would each keep the compression body wrapper alive (~4.7 KB per subscriber).
-pub fn front(router: Router, config: &Config, guards: Guards) -> Router {
+pub(crate) fn front(router: Router, config: &Config, guards: Guards) -> Router {
     let front = Arc::new(Front {
         guards,
         ops: header_ops(&config.headers),
@@ -88,7 +88,7 @@ async fn front_layer(State(front): State<Arc<Front>>, req: Request, next: Next) 
         )
     });
     let mut resp = match front.guards.refuse(&req) {
-        None => problem_for_bare_errors(next.run(req).await),
+        None => problem_for_bare_errors(crate::deferred::scope(next.run(req)).await),
         Some(refusal) => refusal.into_response(),
     };
     apply(&front.ops, resp.headers_mut());

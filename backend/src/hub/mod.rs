@@ -26,7 +26,7 @@ use axum::Router;
 use axum::routing::get;
 
 use crate::config::mercure::MercureConfig;
-use crate::publish::{Publisher, TodoEvent};
+use crate::publish::{LiveUpdate, Publisher};
 use auth::Verifier;
 use registry::{Registry, Subscriber};
 use selector::SelectorStore;
@@ -176,27 +176,16 @@ impl Hub {
     }
 }
 
-/// The topics of a todo change (`docs/contract.md` §8): canonical first, then the collection.
-pub fn todo_topics(id: i64) -> Vec<String> {
-    vec![format!("/api/todos/{id}"), "/api/todos".to_owned()]
-}
-
 impl Publisher for Hub {
-    fn publish(&self, event: TodoEvent) {
-        let (id, data) = match &event {
-            TodoEvent::Created(todo) | TodoEvent::Updated(todo) => {
-                (todo.id, serde_json::to_string(todo).unwrap_or_default())
-            }
-            TodoEvent::Deleted { id } => (
-                *id,
-                serde_json::json!({ "id": id, "deleted": true }).to_string(),
-            ),
-        };
+    fn publish(&self, update: LiveUpdate) {
         Hub::publish(
             self,
             Draft {
-                topics: todo_topics(id),
-                data,
+                topics: update.topics,
+                data: update.data,
+                private: update.private,
+                id: update.id,
+                event_type: update.event_type,
                 ..Draft::default()
             },
         );

@@ -14,8 +14,25 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_qmlbridge-backend");
+/// The binary under test: the fixture app (`examples/fixture`), a backend built on the public
+/// API with the resources `items` and `tags`. `cargo test` builds examples before it runs tests,
+/// into `<target>/<profile>/examples/` beside the test binaries' `deps/`.
+pub static BIN: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = profile_dir.join("examples/fixture");
+    assert!(
+        bin.exists(),
+        "{} is missing: run the tests with cargo test",
+        bin.display()
+    );
+    bin
+});
+/// How many migrations the fixture has.
+pub const MIGRATIONS: usize = 3;
 /// How long a test waits for something that should happen (a loaded 2-core machine is slow).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 /// The token the tests start the server with.
@@ -60,7 +77,7 @@ impl Workdir {
 
     /// A command for the binary in this dir, with a clean backend environment.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = Command::new(&*BIN);
         cmd.args(args).current_dir(self.path());
         for var in [
             "BRIDGE_TOKEN",

@@ -10,7 +10,7 @@
 //!
 //! Prints one line per measurement with p50/p95 and the ratio to the target (ratio <= 1 meets
 //! it). Environment: `BENCH_RUNS` (default 50), `QMLBRIDGE_BACKEND` (default
-//! `target/release/qmlbridge-backend`).
+//! `target/release/todo-backend`).
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -34,10 +34,10 @@ fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let backend = std::env::var_os("QMLBRIDGE_BACKEND")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target/release/qmlbridge-backend"));
+        .unwrap_or_else(|| repo.join("target/release/todo-backend"));
     assert!(
         backend.exists(),
-        "{} missing: cargo build --release -p qmlbridge-backend",
+        "{} missing: cargo build --release -p todo-backend",
         backend.display()
     );
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -46,8 +46,8 @@ fn main() {
     let link = |from: &Path, to: &str| {
         std::os::unix::fs::symlink(from.canonicalize().unwrap(), exe_dir.join(to)).unwrap()
     };
-    link(&backend, "bin/qmlbridge-backend");
-    link(&repo.join("backend"), "backend");
+    link(&backend, "bin/todo-backend");
+    link(&repo.join("examples/todo/backend"), "backend");
     link(&repo.join("Caddyfile"), "Caddyfile");
 
     let mut opts = Options::new("qmlbridge", "bench");

@@ -21,6 +21,8 @@ pub struct Options {
     pub org: String,
     /// Application name: the second data-dir component and the `share/<app>` fallbacks (`todo`).
     pub app: String,
+    /// The backend binary's file name (`<app>-backend`).
+    pub backend_bin: String,
     /// Failing health probes for this long -> Offline (Dev) or the backend is killed (Bundled).
     pub offline_threshold: Duration,
     /// `<backend> migrate` gets this long before its process group is killed.
@@ -45,9 +47,11 @@ impl Options {
     /// The defaults: 30 s offline threshold, 60 s migrations, 30 s ready timeout, 2 s probes,
     /// budget reset after 60 s Online, 5 MB x 3 logs.
     pub fn new(org: impl Into<String>, app: impl Into<String>) -> Options {
+        let app = app.into();
         Options {
             org: org.into(),
-            app: app.into(),
+            backend_bin: format!("{app}-backend"),
+            app,
             offline_threshold: Duration::from_secs(30),
             migrate_timeout: Duration::from_secs(60),
             ready_timeout: Duration::from_secs(30),

@@ -51,5 +51,5 @@ mod supervise;
 pub use api::{ConnectionState, Event, Options, Snapshot, Supervisor};
 pub use error::{Error, Result};
 pub use mode::Mode;
-pub use paths::{BACKEND_BIN, BackendPaths};
+pub use paths::BackendPaths;
 pub use secrets::Secret;

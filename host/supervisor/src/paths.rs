@@ -4,8 +4,8 @@
 //!
 //! | what | override | candidates |
 //! | --- | --- | --- |
-//! | binary | `BRIDGE_BACKEND_BIN` | `bin/qmlbridge-backend`, `qmlbridge-backend` (cargo puts both binaries in `target/<profile>/`), `../share/<app>/bin/qmlbridge-backend`, `../usr/share/<app>/bin/qmlbridge-backend` |
-//! | backend dir | `BRIDGE_BACKEND_DIR` | `backend`, `../share/<app>/backend`, `../usr/share/<app>/backend`, and in a cargo tree (`<exe_dir>/..` named `target`) the repository's `backend` |
+//! | binary (`<bin>`: `Options::backend_bin`, `<app>-backend` by default) | `BRIDGE_BIN` | `bin/<bin>`, `<bin>` (cargo puts both binaries in `target/<profile>/`), `../share/<app>/bin/<bin>`, `../usr/share/<app>/bin/<bin>` |
+//! | backend dir | `BRIDGE_BACKEND_DIR` | `backend`, `../share/<app>/backend`, `../usr/share/<app>/backend`, and in a cargo tree (`<exe_dir>/..` named `target`) the workspace's `examples/<app>/backend`, then its `backend` |
 //! | Caddyfile | `BRIDGE_CADDYFILE` | `Caddyfile`, `../share/<app>/Caddyfile`, `../usr/share/<app>/Caddyfile`, and in a cargo tree the repository's `Caddyfile` |
 //!
 //! An override that does not exist is an error (never a silent fallback). Not found lists every
@@ -15,9 +15,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-
-/// The backend binary's file name.
-pub const BACKEND_BIN: &str = "qmlbridge-backend";
 
 /// The resolved backend layout.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +31,7 @@ pub struct BackendPaths {
 pub(crate) fn resolve(
     exe_dir: &Path,
     app: &str,
+    bin_name: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<BackendPaths> {
     let share = [
@@ -42,21 +40,18 @@ pub(crate) fn resolve(
     ];
     let repo = cargo_repo(exe_dir);
 
-    let mut bins = vec![
-        exe_dir.join("bin").join(BACKEND_BIN),
-        exe_dir.join(BACKEND_BIN),
-    ];
-    bins.extend(share.iter().map(|s| s.join("bin").join(BACKEND_BIN)));
-    let bin = find(
-        "backend binary",
-        env("BRIDGE_BACKEND_BIN"),
-        bins,
-        is_executable,
-    )?;
+    let mut bins = vec![exe_dir.join("bin").join(bin_name), exe_dir.join(bin_name)];
+    bins.extend(share.iter().map(|s| s.join("bin").join(bin_name)));
+    let bin = find("backend binary", env("BRIDGE_BIN"), bins, is_executable)?;
 
     let mut dirs = vec![exe_dir.join("backend")];
     dirs.extend(share.iter().map(|s| s.join("backend")));
-    dirs.extend(repo.iter().map(|r| r.join("backend")));
+    dirs.extend(repo.iter().flat_map(|r| {
+        [
+            r.join("examples").join(app).join("backend"),
+            r.join("backend"),
+        ]
+    }));
     let dir = find("backend dir", env("BRIDGE_BACKEND_DIR"), dirs, Path::is_dir)?;
 
     let mut files = vec![exe_dir.join("Caddyfile")];
@@ -109,6 +104,8 @@ mod tests {
     use super::*;
     use std::fs;
 
+    const BIN: &str = "todo-backend";
+
     fn touch(path: &Path, mode: u32) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, "").unwrap();
@@ -119,15 +116,12 @@ mod tests {
     fn beside_the_executable_first() {
         let tmp = tempfile::tempdir().unwrap();
         let exe = tmp.path().join("opt");
-        touch(&exe.join("bin").join(BACKEND_BIN), 0o755);
+        touch(&exe.join("bin").join(BIN), 0o755);
         touch(&exe.join("Caddyfile"), 0o644);
         fs::create_dir_all(exe.join("backend")).unwrap();
         touch(&tmp.path().join("share/todo/Caddyfile"), 0o644);
-        let p = resolve(&exe, "todo", &|_| None).unwrap();
-        assert_eq!(
-            p.bin,
-            exe.join("bin").join(BACKEND_BIN).canonicalize().unwrap()
-        );
+        let p = resolve(&exe, "todo", BIN, &|_| None).unwrap();
+        assert_eq!(p.bin, exe.join("bin").join(BIN).canonicalize().unwrap());
         assert_eq!(p.caddyfile, exe.join("Caddyfile").canonicalize().unwrap());
     }
 
@@ -135,20 +129,20 @@ mod tests {
     fn appimage_share_fallback_and_non_executable_skipped() {
         let tmp = tempfile::tempdir().unwrap();
         let exe = tmp.path().join("usr/bin");
-        touch(&exe.join(BACKEND_BIN), 0o644); // not executable: skipped
+        touch(&exe.join(BIN), 0o644); // not executable: skipped
         let share = tmp.path().join("usr/share/todo");
-        touch(&share.join("bin").join(BACKEND_BIN), 0o755);
+        touch(&share.join("bin").join(BIN), 0o755);
         touch(&share.join("Caddyfile"), 0o644);
         fs::create_dir_all(share.join("backend")).unwrap();
-        let p = resolve(&exe, "todo", &|_| None).unwrap();
+        let p = resolve(&exe, "todo", BIN, &|_| None).unwrap();
         assert_eq!(p.dir, share.join("backend").canonicalize().unwrap());
-        assert!(p.bin.ends_with("share/todo/bin/qmlbridge-backend"));
+        assert!(p.bin.ends_with("share/todo/bin/todo-backend"));
     }
 
     #[test]
     fn not_found_lists_every_path_tried() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = resolve(tmp.path(), "todo", &|_| None).unwrap_err();
+        let err = resolve(tmp.path(), "todo", BIN, &|_| None).unwrap_err();
         let Error::NotFound { what, tried } = &err else {
             panic!("{err}")
         };
@@ -163,10 +157,9 @@ mod tests {
     #[test]
     fn override_is_exclusive() {
         let tmp = tempfile::tempdir().unwrap();
-        touch(&tmp.path().join("bin").join(BACKEND_BIN), 0o755);
-        let env =
-            |name: &str| (name == "BRIDGE_BACKEND_BIN").then(|| "/nonexistent/be".to_string());
-        let err = resolve(tmp.path(), "todo", &env).unwrap_err();
+        touch(&tmp.path().join("bin").join(BIN), 0o755);
+        let env = |name: &str| (name == "BRIDGE_BIN").then(|| "/nonexistent/be".to_string());
+        let err = resolve(tmp.path(), "todo", BIN, &env).unwrap_err();
         assert!(err.to_string().contains("tried /nonexistent/be"), "{err}");
     }
 }

@@ -129,11 +129,9 @@ fn missing_backend_lists_every_path_tried() {
         "{error}"
     );
     for tried in [
-        layout.exe_dir.join("bin/qmlbridge-backend"),
-        layout.exe_dir.join("../share/todo/bin/qmlbridge-backend"),
-        layout
-            .exe_dir
-            .join("../usr/share/todo/bin/qmlbridge-backend"),
+        layout.exe_dir.join("bin/todo-backend"),
+        layout.exe_dir.join("../share/todo/bin/todo-backend"),
+        layout.exe_dir.join("../usr/share/todo/bin/todo-backend"),
     ] {
         assert!(error.contains(&tried.display().to_string()), "{error}");
     }

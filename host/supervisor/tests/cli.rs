@@ -337,7 +337,14 @@ fn data_dir_follows_xdg_data_home_org_and_app() {
     let xdg = layout.tmp.path().join("xdg");
     let cli = Cli::start_without_data_dir(
         &layout,
-        &["--org", "acme", "--app", "notes"],
+        &[
+            "--org",
+            "acme",
+            "--app",
+            "notes",
+            "--backend-bin",
+            "todo-backend",
+        ],
         &[("XDG_DATA_HOME", xdg.to_str().unwrap())],
     );
     cli.wait_state("Online");

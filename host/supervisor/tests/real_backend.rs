@@ -1,4 +1,4 @@
-//! The supervisor with the real `qmlbridge-backend` (built by the test when missing): Online,
+//! The supervisor with the real `todo-backend` (built by the test when missing): Online,
 //! the token works and rotates, data survives kill -9 and respawn without a refused connection,
 //! and a SIGKILLed host leaves no backend behind.
 

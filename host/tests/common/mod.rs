@@ -17,18 +17,15 @@ pub fn repo() -> PathBuf {
         .unwrap()
 }
 
-/// `qmlbridge-backend`: beside this test's target dir, else the workspace's `target/`, else built
-/// there with `cargo build -p qmlbridge-backend`.
+/// `todo-backend`: beside this test's target dir, else the workspace's `target/`, else built
+/// there with `cargo build -p todo-backend`.
 pub fn backend_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
     let profile = profile_dir.file_name().unwrap().to_owned();
     let candidates = [
-        profile_dir.join("qmlbridge-backend"),
-        repo()
-            .join("target")
-            .join(&profile)
-            .join("qmlbridge-backend"),
+        profile_dir.join("todo-backend"),
+        repo().join("target").join(&profile).join("todo-backend"),
     ];
     if let Some(found) = candidates.iter().find(|p| p.is_file()) {
         return found.clone();
@@ -36,13 +33,13 @@ pub fn backend_bin() -> PathBuf {
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo
         .current_dir(repo())
-        .args(["build", "-p", "qmlbridge-backend"]);
+        .args(["build", "-p", "todo-backend"]);
     cargo.env_remove("CARGO_TARGET_DIR");
     if profile == "release" {
         cargo.arg("--release");
     }
-    let status = cargo.status().expect("cargo build -p qmlbridge-backend");
-    assert!(status.success(), "cargo build -p qmlbridge-backend failed");
+    let status = cargo.status().expect("cargo build -p todo-backend");
+    assert!(status.success(), "cargo build -p todo-backend failed");
     candidates[1].clone()
 }
 
@@ -68,7 +65,7 @@ impl DevBackend {
         let db = format!("sqlite://{}", dir.join("data.sqlite").display());
         let run = |args: &[&str]| {
             let mut cmd = Command::new(backend_bin());
-            cmd.current_dir(repo().join("backend"))
+            cmd.current_dir(repo().join("examples/todo/backend"))
                 .args(args)
                 .env("PORT", port.to_string())
                 .env("DATABASE_URL", &db)
@@ -80,15 +77,12 @@ impl DevBackend {
         };
         let status = run(&["migrate"])
             .status()
-            .expect("run qmlbridge-backend migrate");
-        assert!(
-            status.success(),
-            "qmlbridge-backend migrate failed: {status}"
-        );
+            .expect("run todo-backend migrate");
+        assert!(status.success(), "todo-backend migrate failed: {status}");
         let caddyfile = repo().join("Caddyfile");
         let child = run(&["serve", "--config", caddyfile.to_str().unwrap()])
             .spawn()
-            .expect("spawn qmlbridge-backend serve");
+            .expect("spawn todo-backend serve");
         let backend = DevBackend {
             url: format!("http://127.0.0.1:{port}"),
             child,

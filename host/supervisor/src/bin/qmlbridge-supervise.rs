@@ -29,6 +29,9 @@ struct Args {
     /// Application: second component of the data dir and of the `share/<app>` fallbacks.
     #[arg(long, default_value = "todo")]
     app: String,
+    /// The backend binary's file name (default: `<app>-backend`).
+    #[arg(long, value_name = "NAME")]
+    backend_bin: Option<String>,
     /// Failing health probes for this long -> Offline (`500ms`, `30s`, plain number = seconds).
     #[arg(long, value_parser = duration)]
     offline_threshold: Option<Duration>,
@@ -71,6 +74,9 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 fn options(args: &Args) -> Options {
     let mut opts = Options::new(&args.org, &args.app);
+    if let Some(bin) = &args.backend_bin {
+        opts.backend_bin.clone_from(bin);
+    }
     let set = |slot: &mut Duration, value: Option<Duration>| {
         if let Some(v) = value {
             *slot = v;

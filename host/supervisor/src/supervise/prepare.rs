@@ -81,7 +81,7 @@ pub(super) async fn prepare(
             .and_then(|exe| exe.parent().map(Path::to_path_buf))
             .unwrap_or_default(),
     };
-    let paths = paths::resolve(&exe_dir, &opts.app, &env)?;
+    let paths = paths::resolve(&exe_dir, &opts.app, &opts.backend_bin, &env)?;
     tracing::info!(target: "qmlbridge::supervisor", bin = %paths.bin.display(), dir = %paths.dir.display(), "backend");
     // 4. migrations (with a throwaway token: a prod backend may insist on one)
     let cmd = command(

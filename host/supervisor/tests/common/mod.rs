@@ -1,5 +1,5 @@
 //! The shared prelude of the supervisor's integration tests: a temporary install layout whose
-//! `bin/qmlbridge-backend` is a script (tests/scripts/*.py), polling helpers with generous
+//! `bin/todo-backend` is a script (tests/scripts/*.py), polling helpers with generous
 //! deadlines (never timing assertions), a raw HTTP client and /proc inspection.
 
 #![allow(dead_code)] // each test binary uses a different part of the prelude
@@ -36,7 +36,7 @@ pub fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A temporary install: `<exe>/bin/qmlbridge-backend`, `<exe>/backend/`, `<exe>/Caddyfile`, a
+/// A temporary install: `<exe>/bin/todo-backend`, `<exe>/backend/`, `<exe>/Caddyfile`, a
 /// data dir, and the fake backend's record dir.
 pub struct Layout {
     pub tmp: tempfile::TempDir,
@@ -71,7 +71,7 @@ impl Layout {
         layout
     }
 
-    /// A given executable as the backend (the real `qmlbridge-backend`).
+    /// A given executable as the backend (the real `todo-backend`).
     pub fn binary(bin: &Path) -> Layout {
         let layout = Layout::empty();
         let body = format!("#!/bin/sh\nexec '{}' \"$@\"\n", bin.display());
@@ -79,7 +79,7 @@ impl Layout {
         layout
     }
 
-    /// The real backend, laid out as an install: `bin/qmlbridge-backend`, `backend/` and
+    /// The real backend, laid out as an install: `bin/todo-backend`, `backend/` and
     /// `Caddyfile` are symlinks into this repository and its target dir.
     pub fn real() -> Layout {
         let layout = Layout::empty();
@@ -89,8 +89,8 @@ impl Layout {
         let link = |from: &Path, to: &str| {
             std::os::unix::fs::symlink(from, layout.exe_dir.join(to)).unwrap()
         };
-        link(real_backend(), "bin/qmlbridge-backend");
-        link(&repo.join("backend"), "backend");
+        link(real_backend(), "bin/todo-backend");
+        link(&repo.join("examples/todo/backend"), "backend");
         link(&repo.join("Caddyfile"), "Caddyfile");
         layout
     }
@@ -111,7 +111,7 @@ impl Layout {
     }
 
     fn install(&self, body: &str) {
-        let bin = self.exe_dir.join("bin/qmlbridge-backend");
+        let bin = self.exe_dir.join("bin/todo-backend");
         fs::create_dir_all(bin.parent().unwrap()).unwrap();
         fs::write(&bin, body).unwrap();
         fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
@@ -166,7 +166,7 @@ pub fn repo_root() -> PathBuf {
         .unwrap()
 }
 
-/// `target/<profile>/qmlbridge-backend`, built by `cargo build -p qmlbridge-backend` (a no-op
+/// `target/<profile>/todo-backend` (the todo example's backend), built by `cargo build -p todo-backend` (a no-op
 /// when it is fresh), so `cargo test` works on a clean clone.
 pub fn real_backend() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
@@ -174,27 +174,19 @@ pub fn real_backend() -> &'static Path {
         let profile_dir = Path::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
             .parent()
             .unwrap();
-        let bin = profile_dir.join("qmlbridge-backend");
+        let bin = profile_dir.join("todo-backend");
         let target_dir = profile_dir.parent().unwrap();
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo
-            .args([
-                "build",
-                "-p",
-                "qmlbridge-backend",
-                "--bin",
-                "qmlbridge-backend",
-            ])
+            .args(["build", "-p", "todo-backend", "--bin", "todo-backend"])
             .arg("--target-dir")
             .arg(target_dir)
             .current_dir(repo_root());
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cargo.arg("--release");
         }
-        let status = cargo
-            .status()
-            .expect("run cargo build -p qmlbridge-backend");
-        assert!(status.success(), "cargo build -p qmlbridge-backend failed");
+        let status = cargo.status().expect("run cargo build -p todo-backend");
+        assert!(status.success(), "cargo build -p todo-backend failed");
         assert!(bin.exists(), "{} missing after the build", bin.display());
         bin
     })

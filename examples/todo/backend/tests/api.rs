@@ -1,55 +1,40 @@
 //! `/api/todos` and `/healthz` through the router (`tower::ServiceExt::oneshot`) on an in-memory
 //! database: every endpoint's success and error paths, bearer auth, the `Host` guard, and the
-//! publish seam (`docs/contract.md` §7).
-
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+//! live updates (`API.md`; the resource convention of `docs/contract.md` §7).
 
 use axum::Router;
 use axum::body::Body;
 use http::{Request, StatusCode, header};
-use qmlbridge_backend::config::{Config, SourceFile};
-use qmlbridge_backend::db::Db;
-use qmlbridge_backend::http::guard::Bearer;
-use qmlbridge_backend::http::{AppState, app};
-use qmlbridge_backend::publish::{Publisher, TodoEvent};
-use qmlbridge_backend::secret::Secret;
-use qmlbridge_backend::settings::Database;
+use qmlbridge_backend::{LiveUpdate, TestBackend};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 const TOKEN: &str = "api-test-token";
 const HOST: &str = "127.0.0.1:8765";
 
-/// Records every published event.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<TodoEvent>>);
-
-impl Publisher for Recorder {
-    fn publish(&self, event: TodoEvent) {
-        self.0.lock().unwrap().push(event);
-    }
-}
-
 struct App {
     router: Router,
-    events: Arc<Recorder>,
+    backend: TestBackend,
+}
+
+fn setup_with(caddyfile: &str) -> App {
+    let backend = todo_backend::backend()
+        .test(Some(caddyfile), TOKEN)
+        .unwrap();
+    App {
+        router: backend.router(),
+        backend,
+    }
 }
 
 fn setup() -> App {
-    let src = SourceFile::new(
-        "Caddyfile",
-        "127.0.0.1:8765 {\n\trequest_body {\n\t\tmax_size 2KiB\n\t}\n}\n",
-    );
-    let config = Config::parse(&src, &|_| None).unwrap();
-    let db = Arc::new(Db::open(&Database::Memory).unwrap());
-    let events = Arc::new(Recorder::default());
-    let state = AppState::new(db, events.clone(), Bearer::new(&Secret::new(TOKEN)));
-    let served: SocketAddr = HOST.parse().unwrap();
-    App {
-        router: app(state, &config, served, None),
-        events,
-    }
+    setup_with("127.0.0.1:8765 {\n\trequest_body {\n\t\tmax_size 2KiB\n\t}\n}\n")
+}
+
+/// A published change: its topics and its data as JSON.
+fn change(update: &LiveUpdate) -> (Vec<String>, Value) {
+    let data = serde_json::from_str(&update.data).unwrap();
+    (update.topics.clone(), data)
 }
 
 struct Resp {
@@ -102,8 +87,8 @@ impl App {
         self.send(req).await
     }
 
-    fn events(&self) -> Vec<TodoEvent> {
-        self.events.0.lock().unwrap().clone()
+    fn events(&self) -> Vec<LiveUpdate> {
+        self.backend.published()
     }
 }
 
@@ -236,10 +221,18 @@ async fn create_then_show_list_update_delete() {
     // Every committed change went through the publish seam, in order; failures did not.
     let events = app.events();
     assert_eq!(events.len(), 4, "{events:?}");
-    assert!(matches!(&events[0], TodoEvent::Created(t) if t.id == id && t.title == "Buy milk"));
-    assert!(matches!(&events[1], TodoEvent::Updated(t) if t.done));
-    assert!(matches!(&events[2], TodoEvent::Updated(t) if t.title == "Buy oat milk"));
-    assert_eq!(events[3], TodoEvent::Deleted { id });
+    let topics = vec![format!("/api/todos/{id}"), "/api/todos".to_owned()];
+    let changes: Vec<_> = events.iter().map(change).collect();
+    assert!(changes.iter().all(|(t, _)| *t == topics), "{changes:?}");
+    assert!(changes[0].1["id"] == id && changes[0].1["title"] == "Buy milk");
+    assert_eq!(changes[1].1["done"], true);
+    assert_eq!(changes[2].1["title"], "Buy oat milk");
+    assert_eq!(changes[3].1, json!({"id": id, "deleted": true}));
+    assert!(
+        events
+            .iter()
+            .all(|u| !u.private && u.id.is_none() && u.event_type.is_none())
+    );
 }
 
 #[tokio::test]
@@ -469,18 +462,8 @@ async fn foreign_hosts_are_refused() {
 
 #[tokio::test]
 async fn database_failures_are_503_and_500_without_details() {
-    let src = SourceFile::new("Caddyfile", "127.0.0.1:8765 {\n}\n");
-    let config = Config::parse(&src, &|_| None).unwrap();
-    let db = Arc::new(Db::open(&Database::Memory).unwrap());
-    let state = AppState::new(
-        db.clone(),
-        Arc::new(Recorder::default()),
-        Bearer::new(&Secret::new(TOKEN)),
-    );
-    let app = App {
-        router: app(state, &config, HOST.parse().unwrap(), None),
-        events: Arc::new(Recorder::default()),
-    };
+    let app = setup_with("127.0.0.1:8765 {\n}\n");
+    let db = app.backend.context().db();
     db.writer()
         .execute_batch("DROP TABLE todos; DROP TABLE qmlbridge_migrations;")
         .unwrap();

@@ -1,0 +1,149 @@
+//! [`Context`]: what every handler of a backend shares, resources' and custom routes' alike —
+//! the database, the live-update handle, the app's own state, deferred work. Axum handlers take
+//! it as `State(ctx): State<Context>`.
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rusqlite::Connection;
+use tokio_util::task::TaskTracker;
+
+use crate::db::Db;
+use crate::http::error::ApiError;
+use crate::http::guard::Bearer;
+use crate::publish::{Live, LiveUpdate};
+
+/// The handlers' shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Arc<Db>,
+    live: Live,
+    bearer: Bearer,
+    /// Bumped by every committed write: list caches are valid for one generation.
+    generation: AtomicU64,
+    app: Option<Arc<dyn Any + Send + Sync>>,
+    deferred: TaskTracker,
+    /// The app's version, as `/healthz` reports it.
+    version: &'static str,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("db", &self.inner.db)
+            .field("live", &self.inner.live)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    pub(crate) fn new(
+        db: Arc<Db>,
+        live: Live,
+        bearer: Bearer,
+        app: Option<Arc<dyn Any + Send + Sync>>,
+        version: &'static str,
+    ) -> Self {
+        Context {
+            inner: Arc::new(Inner {
+                db,
+                live,
+                bearer,
+                generation: AtomicU64::new(0),
+                app,
+                deferred: TaskTracker::new(),
+                version,
+            }),
+        }
+    }
+
+    /// The database (one writer, a few readers). Prefer [`Context::write`] for writes: it
+    /// checks the commit and keeps the list caches right.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The live-update handle (a no-op without a `mercure` block).
+    pub fn live(&self) -> &Live {
+        &self.inner.live
+    }
+
+    /// The app's own state, given to the builder's `state(..)`.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.inner.app.as_deref()?.downcast_ref()
+    }
+
+    /// The app's version (`Backend::new`).
+    pub fn version(&self) -> &'static str {
+        self.inner.version
+    }
+
+    pub(crate) fn bearer(&self) -> &Bearer {
+        &self.inner.bearer
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` on a read-only connection.
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, ApiError> {
+        f(&self.inner.db.reader()).map_err(|e| ApiError::internal("reading", e))
+    }
+
+    /// Runs a write in one transaction, off the async workers; see [`Context::write_with`].
+    pub async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.write_with(f, |_| None).await
+    }
+
+    /// Runs a write in one `BEGIN IMMEDIATE` transaction on the writer, off the async workers
+    /// (a commit fsyncs). Once it has committed, and while the writer is still held, the list
+    /// caches are invalidated and `publish`'s update (if any) goes to the hub: updates follow
+    /// commit order, and a write that did not commit publishes nothing (`docs/contract.md` §7
+    /// "Durability"). A failed commit is 507 (disk full), 503 (storage) or 500.
+    pub async fn write_with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        publish: impl FnOnce(&T) -> Option<LiveUpdate> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let ctx = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let inner = &ctx.inner;
+            inner.db.write(f, |out| {
+                inner.generation.fetch_add(1, Ordering::AcqRel);
+                if let Some(update) = publish(out) {
+                    inner.live.publish(update);
+                }
+            })
+        })
+        .await
+        .map_err(|e| ApiError::internal("writer task", e))?
+        .map_err(ApiError::write)
+    }
+
+    /// Runs `task` after the current response has been written (called outside a request: at
+    /// once, in the background). On SIGTERM the backend waits for pending tasks within its
+    /// grace period and logs the ones it had to drop (`docs/contract.md` §5).
+    pub fn defer(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let task: crate::deferred::Task = Box::pin(self.inner.deferred.track_future(task));
+        if let Err(task) = crate::deferred::queue(task) {
+            tokio::spawn(task);
+        }
+    }
+
+    pub(crate) fn tracker(&self) -> &TaskTracker {
+        &self.inner.deferred
+    }
+}

@@ -1,0 +1,214 @@
+//! The routes of one resource (`docs/contract.md` §7, the resource convention):
+//! `GET/POST /api/<name>`, `GET/PATCH/DELETE /api/<name>/{id}`. Writes go through
+//! [`Context::write`], which publishes each committed change on `/api/<name>/{id}` and
+//! `/api/<name>` in commit order; list pages are cached until the next write.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Json, Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Map, Value};
+
+use super::body::{Mode, values};
+use super::query::ListQuery;
+use super::schema::Schema;
+use super::sqlite::{Record, Statements};
+use crate::context::Context;
+use crate::http::error::ApiError;
+use crate::publish::LiveUpdate;
+
+/// One registered resource: its schema, statements and list cache.
+pub(crate) struct Api {
+    schema: &'static Schema,
+    sql: Statements,
+    /// The last page served: (generation, raw query, body).
+    page: Mutex<Option<(u64, Option<String>, Bytes)>>,
+}
+
+impl Api {
+    pub(crate) fn new(schema: &'static Schema) -> Self {
+        Api {
+            schema,
+            sql: Statements::new(schema),
+            page: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn schema(&self) -> &'static Schema {
+        self.schema
+    }
+
+    pub(crate) fn statements(&self) -> &Statements {
+        &self.sql
+    }
+
+    /// The topics of a change to row `id`: canonical first, then the collection (§8).
+    fn topics(&self, id: i64) -> Vec<String> {
+        let name = self.schema.name;
+        vec![format!("/api/{name}/{id}"), format!("/api/{name}")]
+    }
+
+    fn change(&self, record: &Record) -> Option<LiveUpdate> {
+        let id = record.get(self.schema.key())?.as_i64()?;
+        let data = serde_json::to_string(record).ok()?;
+        Some(LiveUpdate::new(self.topics(id), data))
+    }
+}
+
+/// The five routes of `api`.
+pub(crate) fn router(api: Arc<Api>) -> Router<Context> {
+    let name = api.schema.name;
+    let (a, b, c, d, e) = (api.clone(), api.clone(), api.clone(), api.clone(), api);
+    Router::new()
+        .route(
+            &format!("/api/{name}"),
+            get(move |s, q| list(a.clone(), s, q)).post(move |s, body| create(b.clone(), s, body)),
+        )
+        .route(
+            &format!("/api/{name}/{{id}}"),
+            get(move |s, id| show(c.clone(), s, id))
+                .patch(move |s, id, body| update(d.clone(), s, id, body))
+                .delete(move |s, id| delete(e.clone(), s, id)),
+        )
+}
+
+async fn list(
+    api: Arc<Api>,
+    State(ctx): State<Context>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let generation = ctx.generation();
+    if let Some((g, q, body)) = &*lock(&api.page)
+        && *g == generation
+        && *q == raw
+    {
+        return Ok(json_bytes(body.clone()));
+    }
+    let query = ListQuery::parse(api.schema, raw.as_deref())?;
+    let rows = api
+        .sql
+        .list(&ctx.db().reader(), &query)
+        .map_err(|e| ApiError::internal("listing", e))?;
+    let body = Bytes::from(serde_json::to_vec(&rows).map_err(|e| ApiError::internal("json", e))?);
+    // Only cache what was read at the current generation (no write slipped in between).
+    if ctx.generation() == generation {
+        *lock(&api.page) = Some((generation, raw, body.clone()));
+    }
+    Ok(json_bytes(body))
+}
+
+async fn show(
+    api: Arc<Api>,
+    State(ctx): State<Context>,
+    Path(id): Path<String>,
+) -> Result<Json<Record>, ApiError> {
+    let id = parse_id(&id)?;
+    let found = api
+        .sql
+        .get(&ctx.db().reader(), id)
+        .map_err(|e| ApiError::internal("reading", e))?;
+    found.map(Json).ok_or(ApiError::NotFound)
+}
+
+async fn create(
+    api: Arc<Api>,
+    State(ctx): State<Context>,
+    body: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let object = object(body)?;
+    let values = values(api.schema, &object, Mode::Create)?;
+    let writer = api.clone();
+    let record = ctx
+        .write_with(move |conn| writer.sql.create(conn, &values), {
+            let api = api.clone();
+            move |record: &Record| api.change(record)
+        })
+        .await?;
+    let id = record
+        .get(api.schema.key())
+        .and_then(Value::as_i64)
+        .unwrap_or_default();
+    let location = HeaderValue::from_str(&format!("/api/{}/{id}", api.schema.name))
+        .map_err(|e| ApiError::internal("location", e))?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(record),
+    )
+        .into_response())
+}
+
+async fn update(
+    api: Arc<Api>,
+    State(ctx): State<Context>,
+    Path(id): Path<String>,
+    body: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<Json<Record>, ApiError> {
+    let id = parse_id(&id)?;
+    let object = object(body)?;
+    let values = values(api.schema, &object, Mode::Update)?;
+    let writer = api.clone();
+    let record = ctx
+        .write_with(
+            move |conn| writer.sql.update(conn, id, &values),
+            move |record: &Option<Record>| record.as_ref().and_then(|r| api.change(r)),
+        )
+        .await?;
+    record.map(Json).ok_or(ApiError::NotFound)
+}
+
+async fn delete(
+    api: Arc<Api>,
+    State(ctx): State<Context>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    let writer = api.clone();
+    let deleted = ctx
+        .write_with(
+            move |conn| writer.sql.delete(conn, id),
+            move |deleted: &bool| {
+                let data = serde_json::json!({ "id": id, "deleted": true }).to_string();
+                deleted.then(|| LiveUpdate::new(api.topics(id), data))
+            },
+        )
+        .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+/// A request body: a JSON object (a struct would also take an array), else 422.
+fn object(
+    body: Result<Json<Map<String, Value>>, JsonRejection>,
+) -> Result<Map<String, Value>, ApiError> {
+    Ok(body?.0)
+}
+
+/// An id that is not a positive integer names no row: 404.
+fn parse_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::NotFound)
+}
+
+fn json_bytes(body: Bytes) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
