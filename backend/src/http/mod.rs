@@ -42,7 +42,7 @@ pub(crate) fn app(
     match hub {
         // Around the compression layer (SSE is never compressed; an idle subscriber would keep
         // its body wrapper), behind the same front layer (`Host` guard first).
-        Some(hub) => router.merge(site::front(hub.router(), config, guards)),
+        Some(hub) => router.merge(site::front(hub.router().layer(body_limit), config, guards)),
         None => router,
     }
 }
