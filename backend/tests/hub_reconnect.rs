@@ -172,3 +172,65 @@ async fn repeated_reconnects_during_publishing_lose_and_duplicate_nothing() {
     publisher.await.unwrap();
     assert_eq!(seen, (0..TOTAL).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn a_replay_larger_than_the_subscriber_queue_disconnects_at_once() {
+    let server = Server::start(MercureConfig {
+        history_size: 10,
+        subscriber_queue: 3,
+        ..config()
+    })
+    .await;
+    let token = subscriber(&[]);
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(
+            server
+                .publish(&[("topic", "/t"), ("data", &i.to_string())])
+                .await,
+        );
+    }
+    let mut sse = resume(&server, &topics(&["/t"]), "earliest", &token).await;
+    assert!(
+        sse.expect_end().await.is_empty(),
+        "the replay counts against the queue: nothing is sent, the stream ends"
+    );
+    assert_eq!(server.hub.subscriber_count(), 0);
+    // Within the bound it replays as usual and stays live.
+    let mut sse = resume(&server, &topics(&["/t"]), &ids[0], &token).await;
+    for want in ["1", "2", "3"] {
+        assert_eq!(sse.expect_event().await.data, want);
+    }
+    server.publish(&[("topic", "/t"), ("data", "live")]).await;
+    assert_eq!(sse.expect_event().await.data, "live");
+}
+
+#[tokio::test]
+async fn the_history_is_bounded_by_bytes_too() {
+    let server = Server::start(MercureConfig {
+        history_size: 100,
+        history_max_bytes: 10_000,
+        ..config()
+    })
+    .await;
+    let token = subscriber(&[]);
+    let big = "x".repeat(3_000);
+    for i in 0..5 {
+        server
+            .publish(&[("topic", "/t"), ("id", &format!("u{i}")), ("data", &big)])
+            .await;
+    }
+    let mut sse = resume(&server, &topics(&["/t"]), "earliest", &token).await;
+    let newest: Vec<Option<String>> = vec![Some("u2".into()), Some("u3".into()), Some("u4".into())];
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(sse.expect_event().await.id);
+    }
+    assert_eq!(
+        seen, newest,
+        "the oldest were evicted to stay under 10,000 bytes"
+    );
+    // `u1` is gone: resuming from it replays nothing and says so.
+    let gone = resume(&server, &topics(&["/t"]), "u1", &token).await;
+    assert_eq!(header(&gone), "earliest");
+}

@@ -36,6 +36,15 @@ pub struct MercureConfig {
     /// `subscriber_queue N`: per-subscriber queue bound; a subscriber that falls further behind
     /// is disconnected (default 1000).
     pub subscriber_queue: usize,
+    /// `history_max_bytes SIZE`: the history's bound in bytes as well (default 16 MiB); the
+    /// oldest updates go first.
+    pub history_max_bytes: usize,
+    /// `max_topics N`: topics (selectors) per subscribe and topics per publish (default 100);
+    /// more is a 400.
+    pub max_topics: usize,
+    /// `max_topic_length SIZE`: bytes per topic, selector, update `id` and `type` (default
+    /// 2 KiB); longer is a 400.
+    pub max_topic_length: usize,
 }
 
 impl Default for MercureConfig {
@@ -52,6 +61,9 @@ impl Default for MercureConfig {
             dispatch_timeout: Duration::from_secs(5),
             history_size: 1000,
             subscriber_queue: 1000,
+            history_max_bytes: 16 << 20,
+            max_topics: 100,
+            max_topic_length: 2 << 10,
         }
     }
 }

@@ -65,6 +65,15 @@ pub(super) fn parse(
             "subscriber_queue" => {
                 config.subscriber_queue = count(args).ok_or_else(|| err(N_USAGE))?;
             }
+            "history_max_bytes" => {
+                config.history_max_bytes = size(args).ok_or_else(|| err(SIZE_USAGE))?;
+            }
+            "max_topics" => config.max_topics = positive(args).ok_or_else(|| err(N_USAGE))?,
+            "max_topic_length" => {
+                config.max_topic_length = size(args)
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| err(SIZE_USAGE))?;
+            }
             name if IGNORED.contains(&name) => {
                 ignored.push(format!("mercure {name} (line {})", sub.line));
             }
@@ -79,6 +88,7 @@ pub(super) fn parse(
 const JWT_USAGE: &str = "expected KEY [HS256|HS384|HS512] with a non-empty KEY";
 const DUR_USAGE: &str = "expected one duration such as 15s";
 const N_USAGE: &str = "expected one whole number";
+const SIZE_USAGE: &str = "expected one size such as 2KiB";
 
 fn jwt(args: &[String]) -> Option<JwtKey> {
     let (key, alg) = match args {
@@ -111,5 +121,46 @@ fn count(args: &[String]) -> Option<usize> {
     match args {
         [one] => one.parse().ok(),
         _ => None,
+    }
+}
+
+/// A whole number above zero (a bound of zero would refuse everything).
+fn positive(args: &[String]) -> Option<usize> {
+    count(args).filter(|&n| n > 0)
+}
+
+fn size(args: &[String]) -> Option<usize> {
+    match args {
+        [one] => units::size(one).map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(options: &str) -> Result<MercureConfig> {
+        let text = format!("x:1 {{\n mercure {{\n{options}\n }}\n}}\n");
+        let src = SourceFile::new("Caddyfile", text);
+        let config = crate::config::Config::parse(&src, &|_| None)?;
+        Ok(config.mercure.expect("mercure block"))
+    }
+
+    #[test]
+    fn bounds_have_defaults_and_directives() {
+        let m = block("").unwrap();
+        assert_eq!(
+            (m.history_max_bytes, m.max_topics, m.max_topic_length),
+            (16 << 20, 100, 2048)
+        );
+        let m = block("  history_max_bytes 1MiB\n  max_topics 7\n  max_topic_length 4KiB").unwrap();
+        assert_eq!(
+            (m.history_max_bytes, m.max_topics, m.max_topic_length),
+            (1 << 20, 7, 4096)
+        );
+        assert!(block("  max_topics 0").is_err());
+        assert!(block("  max_topic_length 0").is_err());
+        assert!(block("  history_max_bytes lots").is_err());
     }
 }

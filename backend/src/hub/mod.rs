@@ -1,4 +1,4 @@
-//! The Mercure hub (issue 4): `/.well-known/mercure`, conformant to the Mercure protocol
+//! The Mercure hub (`docs/contract.md` §8): `/.well-known/mercure`, conformant to the Mercure protocol
 //! (dunglas/mercure v0.24.2, `spec/mercure.md`). Built from [`MercureConfig`], served by
 //! [`Hub::router`], fed by the REST API through [`Publisher`] (`docs/contract.md` §8).
 //!
@@ -28,7 +28,7 @@ use axum::routing::get;
 use crate::config::mercure::MercureConfig;
 use crate::publish::{LiveUpdate, Publisher};
 use auth::Verifier;
-use registry::{Registry, Subscriber};
+use registry::{Bounds, Registry, Subscriber};
 use selector::SelectorStore;
 use update::{Draft, Update};
 
@@ -84,7 +84,11 @@ impl Hub {
             inner: Arc::new(Inner {
                 publisher: verifier(&config.publisher_jwt, "publisher_jwt")?,
                 subscriber: verifier(&config.subscriber_jwt, "subscriber_jwt")?,
-                registry: Registry::new(config.history_size, config.subscriber_queue),
+                registry: Registry::new(Bounds {
+                    history_size: config.history_size,
+                    history_bytes: config.history_max_bytes,
+                    queue_size: config.subscriber_queue,
+                }),
                 selectors: SelectorStore::default(),
                 config: config.clone(),
             }),
@@ -93,7 +97,9 @@ impl Hub {
 
     /// The hub's routes: `GET`/`POST` (and CORS `OPTIONS`) on [`PATH`], and the subscription
     /// API under `PATH/subscriptions` when `subscriptions` is on. Merge it into the app router
-    /// after the app's own `with_state`.
+    /// after the app's own `with_state`, with the app's body limit as a layer
+    /// (`axum::extract::DefaultBodyLimit`, the Caddyfile's `request_body`): publishes are read
+    /// whole, up to that limit (`docs/contract.md` §8).
     pub fn router(&self) -> Router {
         let subs = format!("{PATH}/subscriptions");
         let router = Router::new()
@@ -123,10 +129,20 @@ impl Hub {
     }
 
     /// Dispatches, then announces the end of every subscription dropped for overflow (which may
-    /// drop more; each subscriber leaves once, so this ends).
+    /// drop more; each subscriber leaves once, so this ends). The selectors are matched first,
+    /// without the registry's lock (off the async workers when that is a lot of work), so a
+    /// subscriber with many templates slows down no subscribe, unsubscribe or other request.
     fn dispatch(&self, update: Arc<Update>) {
         let mut pending = vec![update];
         while let Some(update) = pending.pop() {
+            let live = self.inner.registry.live_selectors();
+            let work = live.len() * update.topics.len();
+            let evaluate = || Registry::evaluate(&live, &update);
+            if work > OFFLOAD_ABOVE {
+                offload(evaluate);
+            } else {
+                evaluate();
+            }
             let dispatched = self.inner.registry.dispatch(update);
             flush(dispatched.flush);
             for gone in dispatched.dropped {
@@ -192,21 +208,40 @@ impl Publisher for Hub {
     }
 }
 
-/// Lets `subscriptions::events` build subscriber records without exposing the registry type.
+/// Builds a subscriber's record, compiling its selectors (checked beforehand with
+/// [`selector::check_all`]).
 fn subscriber_record(
     hub: &Hub,
     iri: Arc<str>,
     topics: &[String],
     claims: Option<&auth::MercureClaim>,
-) -> Subscriber {
-    Subscriber {
-        iri,
-        topics: hub.selectors().get_all(topics),
-        allowed: claims.map(|c| {
-            hub.selectors()
-                .get_all(c.subscribe.as_deref().unwrap_or_default())
-        }),
-        payload: claims.and_then(|c| c.payload.clone()),
+) -> Result<Subscriber, template::TooComplex> {
+    let allowed = claims.map(|c| c.subscribe.as_deref().unwrap_or_default());
+    let compile = || {
+        Ok(Subscriber {
+            iri,
+            topics: hub.selectors().get_all(topics)?,
+            allowed: allowed.map(|a| hub.selectors().get_all(a)).transpose()?,
+            payload: claims.and_then(|c| c.payload.clone()),
+        })
+    };
+    let cheap =
+        hub.selectors().is_cheap(topics) && allowed.is_none_or(|a| hub.selectors().is_cheap(a));
+    if cheap { compile() } else { offload(compile) }
+}
+
+/// Above this many (selector, topic) pairs to match, or updates to filter, the work is
+/// [`offload`]ed. Far above what a todo app does (one selector, two topics).
+const OFFLOAD_ABOVE: usize = 1024;
+
+/// Runs CPU-heavy hub work (compiling templates, matching many selectors) without holding up an
+/// async worker: on the multi-threaded runtime the worker's other tasks move to another thread
+/// for the duration (`tokio::task::block_in_place`); elsewhere (tests' current-thread runtime,
+/// no runtime) it simply runs.
+fn offload<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -5,10 +5,11 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
-use super::Hub;
 use super::auth;
-use super::subscribe::{denied, query_pairs, status};
-use super::update::{Draft, is_single_line};
+use super::selector;
+use super::subscribe::{denied, query_pairs, refused, status};
+use super::update::{Draft, is_field_value};
+use super::{Hub, OFFLOAD_ABOVE, offload};
 
 /// Reads the form fields of a publication; `Err` names what is malformed.
 fn parse_form(body: &[u8]) -> Result<Draft, &'static str> {
@@ -32,22 +33,46 @@ fn parse_form(body: &[u8]) -> Result<Draft, &'static str> {
     if draft.topics.is_empty() {
         return Err("Missing \"topic\" parameter\n");
     }
-    // `#` ids are the hub's own (spec: "Publication"); a line break would split the SSE field.
+    // `#` ids are the hub's own (spec: "Publication"); both fields are echoed as they are, the id
+    // in `Last-Event-ID` headers too.
     if draft
         .id
         .as_deref()
-        .is_some_and(|id| id.starts_with('#') || id.is_empty() || !is_single_line(id))
+        .is_some_and(|id| id.starts_with('#') || id.is_empty() || !is_field_value(id))
     {
         return Err("Invalid \"id\" parameter\n");
     }
     if draft
         .event_type
         .as_deref()
-        .is_some_and(|t| !is_single_line(t))
+        .is_some_and(|t| !is_field_value(t))
     {
         return Err("Invalid \"type\" parameter\n");
     }
     Ok(draft)
+}
+
+/// Checks a well-formed draft and the token's `mercure.publish` claim against the hub's bounds
+/// (`max_topics`, `max_topic_length`), before anything is compiled or matched; `Err` names what
+/// is refused and why.
+fn check_bounds(
+    draft: &Draft,
+    claimed: &[String],
+    hub: &Hub,
+) -> Result<(), (&'static str, selector::Refused)> {
+    let (max_topics, max_length) = (hub.config().max_topics, hub.config().max_topic_length);
+    selector::check_all(&draft.topics, max_topics, max_length)
+        .map_err(|why| ("\"topic\" parameter", why))?;
+    for (name, value) in [
+        ("\"id\" parameter", &draft.id),
+        ("\"type\" parameter", &draft.event_type),
+    ] {
+        if value.as_ref().is_some_and(|v| v.len() > max_length) {
+            return Err((name, selector::Refused::TooLong(max_length)));
+        }
+    }
+    selector::check_all(claimed, max_topics, max_length)
+        .map_err(|why| ("\"mercure.publish\" claim", why))
 }
 
 /// The publish handler: authorize, validate, dispatch, answer with the id.
@@ -84,20 +109,38 @@ pub async fn handler(
         Ok(draft) => draft,
         Err(why) => return status(StatusCode::BAD_REQUEST, why),
     };
+    let mercure = claims.mercure();
+    let claimed = mercure.publish.as_deref().unwrap_or_default();
+    if let Err((what, why)) = check_bounds(&draft, claimed, &hub) {
+        return refused(what, why);
+    }
     // Every topic must match a `mercure.publish` selector; an absent or empty claim allows
     // nothing (spec: "Publishers").
-    let allowed = hub
-        .selectors()
-        .get_all(claims.mercure().publish.as_deref().unwrap_or_default());
-    if !draft
-        .topics
-        .iter()
-        .all(|t| allowed.iter().any(|s| s.matches(t)))
-    {
-        return status(
-            StatusCode::FORBIDDEN,
-            "Not allowed to publish on these topics\n",
-        );
+    let authorized = || {
+        let allowed = hub.selectors().get_all(claimed)?;
+        Ok::<_, super::template::TooComplex>(
+            draft
+                .topics
+                .iter()
+                .all(|t| allowed.iter().any(|s| s.matches(t))),
+        )
+    };
+    let heavy =
+        !hub.selectors().is_cheap(claimed) || claimed.len() * draft.topics.len() > OFFLOAD_ABOVE;
+    let authorized = if heavy {
+        offload(authorized)
+    } else {
+        authorized()
+    };
+    match authorized {
+        Ok(true) => {}
+        Ok(false) => {
+            return status(
+                StatusCode::FORBIDDEN,
+                "Not allowed to publish on these topics\n",
+            );
+        }
+        Err(why) => return refused("\"mercure.publish\" claim", why),
     }
     let id = hub.publish(draft);
     (
@@ -130,6 +173,10 @@ mod tests {
         assert!(parse_form(b"topic=a&id=%23frag").is_err());
         assert!(parse_form(b"topic=a&retry=soon").is_err());
         assert!(parse_form(b"topic=a&type=a%0Ab").is_err());
+        assert!(parse_form(b"topic=a&id=a%01b").is_err());
+        assert!(parse_form(b"topic=a&id=a%00b").is_err());
+        assert!(parse_form(b"topic=a&id=%20a").is_err());
+        assert!(parse_form(b"topic=a&type=a%09b").is_err());
         assert!(!parse_form(b"topic=a").unwrap().private);
     }
 }

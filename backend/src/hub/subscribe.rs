@@ -10,13 +10,14 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::stream;
 use tokio::time::{Instant, Sleep};
 
 use super::Hub;
 use super::auth::{self, Claims};
-use super::registry::Inbox;
+use super::registry::{Inbox, Subscribed};
+use super::selector;
 use super::update::{OPEN_COMMENT, new_id};
 use crate::conn::Conn;
 
@@ -32,6 +33,16 @@ pub(super) fn status(code: StatusCode, text: &'static str) -> Response {
         code,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         text,
+    )
+        .into_response()
+}
+
+/// A 400 for a parameter (or claim) beyond the hub's bounds, saying which bound.
+pub(super) fn refused(what: &str, why: impl std::fmt::Display) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("Invalid {what}: {why}\n"),
     )
         .into_response()
 }
@@ -74,11 +85,21 @@ pub async fn handler(
     if topics.is_empty() {
         return status(StatusCode::BAD_REQUEST, "Missing \"topic\" parameter\n");
     }
+    let (max_topics, max_length) = (hub.config().max_topics, hub.config().max_topic_length);
+    if let Err(why) = selector::check_all(&topics, max_topics, max_length) {
+        return refused("\"topic\" parameter", why);
+    }
+    let mercure = claims.as_ref().map(Claims::mercure);
+    let claimed = mercure.as_ref().and_then(|m| m.subscribe.as_deref());
+    if let Err(why) = selector::check_all(claimed.unwrap_or_default(), max_topics, max_length) {
+        return refused("\"mercure.subscribe\" claim", why);
+    }
     // The header wins over the query parameter (spec: "Reconciliation"); an empty value is no
-    // value, as in the Mercure.rocks hub.
+    // value, as in the Mercure.rocks hub. Read as UTF-8, not only visible ASCII: `EventSource`
+    // sends the id it was given, and ids need not be ASCII.
     let last_event_id = headers
         .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
+        .and_then(|v| std::str::from_utf8(v.as_bytes()).ok())
         .filter(|v| !v.is_empty())
         .map(str::to_owned)
         .or_else(|| {
@@ -88,18 +109,33 @@ pub async fn handler(
                 .map(|(_, v)| v.clone())
         });
 
-    let mercure = claims.as_ref().map(Claims::mercure);
-    let subscriber = Arc::new(super::subscriber_record(
-        &hub,
-        new_id().into(),
-        &topics,
-        mercure.as_ref(),
-    ));
-    let Some((inbox, replay)) = hub
-        .registry()
-        .subscribe(Arc::clone(&subscriber), last_event_id.as_deref())
-    else {
-        return status(StatusCode::SERVICE_UNAVAILABLE, "Shutting down\n");
+    let subscriber =
+        match super::subscriber_record(&hub, new_id().into(), &topics, mercure.as_ref()) {
+            Ok(subscriber) => Arc::new(subscriber),
+            Err(why) => return refused("\"topic\" parameter", why),
+        };
+    // Half of the replay is prepared outside the registry's lock: the history is taken (shared),
+    // then filtered by this subscriber's selectors; registering catches up on the rest.
+    let replay = last_event_id.as_deref().map(|id| {
+        let mut replay = hub.registry().replay_from(id);
+        let work = replay.len() * (subscriber.topics.len() + claimed.map_or(0, <[_]>::len));
+        if work > super::OFFLOAD_ABOVE {
+            super::offload(|| replay.filter(&subscriber));
+        } else {
+            replay.filter(&subscriber);
+        }
+        replay
+    });
+    let header = replay.as_ref().map(|r| r.last_event_id.clone());
+    let inbox = match hub.registry().subscribe(Arc::clone(&subscriber), replay) {
+        Subscribed::Live(inbox) => inbox,
+        Subscribed::Overflow => {
+            tracing::debug!(target: "qmlbridge_backend::hub", subscriber = %subscriber.iri, "replay larger than subscriber_queue: disconnected");
+            return ended_stream();
+        }
+        Subscribed::Closed => {
+            return status(StatusCode::SERVICE_UNAVAILABLE, "Shutting down\n");
+        }
     };
     tracing::debug!(target: "qmlbridge_backend::hub", subscriber = %subscriber.iri, topics = topics.len(), "subscribed");
     let guard = Guard {
@@ -110,15 +146,7 @@ pub async fn handler(
         hub.dispatch(event);
     }
 
-    let first = if replay.frames.is_empty() {
-        Bytes::from_static(OPEN_COMMENT)
-    } else {
-        let mut first = BytesMut::from(OPEN_COMMENT);
-        for frame in replay.frames {
-            first.extend_from_slice(&frame);
-        }
-        first.freeze()
-    };
+    let first = Bytes::from_static(OPEN_COMMENT);
     let now = Instant::now();
     let end_after = deadline(
         claims.as_ref().and_then(|c| c.exp),
@@ -140,7 +168,18 @@ pub async fn handler(
         _guard: guard,
     };
 
-    let mut response = Response::new(Body::from_stream(stream::unfold(state, Stream::next)));
+    let mut response = event_stream(Body::from_stream(stream::unfold(state, Stream::next)));
+    // Always a valid header value: the requested id is echoed only when found in the history,
+    // and a publisher's id is refused unless it is one (`update::is_field_value`).
+    if let Some(id) = header.and_then(|id| HeaderValue::from_str(&id).ok()) {
+        response.headers_mut().insert("last-event-id", id);
+    }
+    response
+}
+
+/// A `text/event-stream` response over `body`.
+fn event_stream(body: Body) -> Response {
+    let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -150,13 +189,12 @@ pub async fn handler(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache, no-store, must-revalidate, max-age=0"),
     );
-    if let Some(id) = replay
-        .last_event_id
-        .and_then(|id| HeaderValue::from_str(&id).ok())
-    {
-        h.insert("last-event-id", id);
-    }
     response
+}
+
+/// The stream of a subscriber disconnected before it began: the first comment, then the end.
+fn ended_stream() -> Response {
+    event_stream(Body::from(Bytes::from_static(OPEN_COMMENT)))
 }
 
 /// When the stream must end: the token's `exp` (spec: "Subscribers") or `write_timeout`,

@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::registry::Subscriber;
-use super::subscribe::{denied, query_pairs, status};
+use super::selector;
+use super::subscribe::{denied, query_pairs, refused, status};
 use super::update::{Draft, Update};
 use super::{Hub, PATH, auth};
 
@@ -99,9 +100,22 @@ pub async fn handler(
         Err(d) => return denied(d),
     };
     let path = request.uri().path().to_owned();
-    let allowed = hub
-        .selectors()
-        .get_all(claims.mercure().subscribe.as_deref().unwrap_or_default());
+    let mercure = claims.mercure();
+    let claimed = mercure.subscribe.as_deref().unwrap_or_default();
+    let (max_topics, max_length) = (hub.config().max_topics, hub.config().max_topic_length);
+    if let Err(why) = selector::check_all(claimed, max_topics, max_length) {
+        return refused("\"mercure.subscribe\" claim", why);
+    }
+    let compile = || hub.selectors().get_all(claimed);
+    let compiled = if hub.selectors().is_cheap(claimed) {
+        compile()
+    } else {
+        super::offload(compile)
+    };
+    let allowed = match compiled {
+        Ok(allowed) => allowed,
+        Err(why) => return refused("\"mercure.subscribe\" claim", why),
+    };
     if !allowed.iter().any(|s| s.matches(&path)) {
         return status(StatusCode::FORBIDDEN, "Not allowed\n");
     }

@@ -6,8 +6,24 @@
 //! only expand), so this compiles a template into an anchored regular expression: each expression
 //! accepts what an expansion with that operator can produce (RFC 6570 §3.2), undefined variables
 //! included (they expand to nothing).
+//!
+//! Compiling is bounded: at most [`MAX_VARIABLES`] variables per template and a capped regex
+//! size, so a hostile selector costs a known, small amount of memory and time (the text itself is
+//! bounded by `max_topic_length`, `docs/contract.md` §8).
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
+
+/// Variables a template may hold across all its expressions. Real topic templates have a few
+/// (`/books/{id}/reviews/{rid}{?lang}`); each variable adds a nested repetition to the matcher.
+pub const MAX_VARIABLES: usize = 16;
+/// Bound of the compiled program and of the lazy DFA's cache of one template: about 20 times what
+/// a template with [`MAX_VARIABLES`] variables needs.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// A valid URI template beyond the bounds above.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("topic selector too complex (at most {MAX_VARIABLES} template variables)")]
+pub struct TooComplex;
 
 /// Characters an expansion may emit unencoded without `+`/`#`: unreserved (RFC 3986 §2.3).
 const UNRESERVED: &str = r"A-Za-z0-9\-._~";
@@ -67,8 +83,8 @@ fn parse_varspec(spec: &str) -> Option<(&str, bool)> {
     valid.then_some((name, explode))
 }
 
-/// The regex for one `{...}` expression body (without the braces).
-fn expression(body: &str) -> Option<String> {
+/// The regex for one `{...}` expression body (without the braces) and its variable count.
+fn expression(body: &str) -> Option<(String, usize)> {
     let mut chars = body.chars();
     let op_char = body
         .chars()
@@ -103,43 +119,78 @@ fn expression(body: &str) -> Option<String> {
         format!("(?:{value})(?:=(?:{value}))?")
     };
     let (first, sep) = (regex::escape(op.first), regex::escape(op.sep));
-    Some(format!("(?:{first}{item}(?:{sep}{item})*)?"))
+    Some((format!("(?:{first}{item}(?:{sep}{item})*)?"), vars.len()))
 }
 
-/// Compiles `template` into an anchored matcher; `None` when it is not a valid URI template
-/// or has no expression at all (then only the exact-match rule applies).
-pub fn compile(template: &str) -> Option<Regex> {
+/// The anchored pattern of `template`; `Ok(None)` when it is not a valid URI template or has no
+/// expression at all (then only the exact-match rule applies). Cheap: no regex is built, so a
+/// handler can refuse a selector before compiling anything.
+fn pattern(template: &str) -> Result<Option<String>, TooComplex> {
     let mut pattern = String::from("^");
     let mut rest = template;
-    let mut expressions = 0;
+    let (mut expressions, mut variables) = (0, 0);
     while let Some(open) = rest.find(['{', '}']) {
         if rest.as_bytes()[open] == b'}' {
-            return None;
+            return Ok(None);
         }
         pattern.push_str(&regex::escape(&rest[..open]));
         let after = &rest[open + 1..];
-        let close = after.find(['{', '}'])?;
+        let Some(close) = after.find(['{', '}']) else {
+            return Ok(None);
+        };
         if after.as_bytes()[close] == b'{' {
-            return None;
+            return Ok(None);
         }
-        pattern.push_str(&expression(&after[..close])?);
+        let Some((expr, vars)) = expression(&after[..close]) else {
+            return Ok(None);
+        };
+        variables += vars;
+        if variables > MAX_VARIABLES {
+            return Err(TooComplex);
+        }
+        pattern.push_str(&expr);
         expressions += 1;
         rest = &after[close + 1..];
     }
     if expressions == 0 {
-        return None;
+        return Ok(None);
     }
     pattern.push_str(&regex::escape(rest));
     pattern.push('$');
-    Regex::new(&pattern).ok()
+    Ok(Some(pattern))
+}
+
+/// Whether `template` may be compiled: `Err` for a valid template beyond the bounds.
+pub fn check(template: &str) -> Result<(), TooComplex> {
+    if !template.contains('{') {
+        return Ok(());
+    }
+    pattern(template).map(drop)
+}
+
+/// Compiles `template` into an anchored matcher; `Ok(None)` when it is not a valid URI template
+/// (see [`pattern`]). Can take milliseconds: call it off the async workers.
+pub fn compile(template: &str) -> Result<Option<Regex>, TooComplex> {
+    let Some(pattern) = pattern(template)? else {
+        return Ok(None);
+    };
+    RegexBuilder::new(&pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map(Some)
+        .map_err(|_| TooComplex)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::compile;
+    use super::{MAX_VARIABLES, TooComplex, check, compile};
 
     fn matches(template: &str, s: &str) -> bool {
-        compile(template).expect("valid template").is_match(s)
+        compile(template)
+            .expect("within bounds")
+            .expect("valid template")
+            .is_match(s)
     }
 
     #[test]
@@ -196,12 +247,34 @@ mod tests {
 
     #[test]
     fn invalid_templates_are_rejected() {
-        assert!(compile("/a/{id").is_none());
-        assert!(compile("/a/id}").is_none());
-        assert!(compile("/a/{{id}}").is_none());
-        assert!(compile("/a/{}").is_none());
-        assert!(compile("/a/{=id}").is_none());
-        assert!(compile("/a/{id:0}").is_none());
-        assert!(compile("/plain/topic").is_none());
+        for t in [
+            "/a/{id",
+            "/a/id}",
+            "/a/{{id}}",
+            "/a/{}",
+            "/a/{=id}",
+            "/a/{id:0}",
+            "/plain/topic",
+        ] {
+            assert!(matches!(compile(t), Ok(None)), "{t}");
+            assert_eq!(check(t), Ok(()), "{t}");
+        }
+    }
+
+    #[test]
+    fn variables_are_bounded() {
+        let at_bound: String = (0..MAX_VARIABLES).map(|i| format!("/{{v{i}}}")).collect();
+        assert!(matches(&at_bound, &"/x".repeat(MAX_VARIABLES)));
+        let over = format!("{at_bound}/{{more}}");
+        assert_eq!(check(&over), Err(TooComplex));
+        assert_eq!(compile(&over).map(|_| ()), Err(TooComplex));
+        let one_expression = format!(
+            "/{{{}}}",
+            (0..=MAX_VARIABLES)
+                .map(|i| format!("v{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert_eq!(check(&one_expression), Err(TooComplex));
     }
 }

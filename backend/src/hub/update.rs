@@ -1,6 +1,12 @@
 //! An update and its Server-Sent Events frame, serialized once and shared by every subscriber.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use bytes::Bytes;
+
+/// Numbers every update, so that verdicts computed for one are never taken for another's
+/// (`super::selector::Selector::evaluate`).
+static NEXT_SEQ: AtomicU64 = AtomicU64::new(1);
 
 /// The first chunk of every stream: a comment, so headers and `onopen` reach the client at once.
 pub const OPEN_COMMENT: &[u8] = b":\n";
@@ -17,6 +23,8 @@ pub struct Update {
     pub private: bool,
     /// The complete SSE event, ready to write.
     pub frame: Bytes,
+    /// Unique in the process, from 1.
+    pub seq: u64,
 }
 
 /// The parts of an update a publisher controls.
@@ -40,7 +48,14 @@ impl Update {
             topics: draft.topics,
             private: draft.private,
             frame,
+            seq: NEXT_SEQ.fetch_add(1, Ordering::Relaxed),
         }
+    }
+
+    /// What keeping it in the history costs, roughly: its frame, topics and id.
+    pub fn size(&self) -> usize {
+        let topics: usize = self.topics.iter().map(String::len).sum();
+        self.frame.len() + topics + self.id.len() + std::mem::size_of::<Self>()
     }
 }
 
@@ -49,9 +64,13 @@ pub fn new_id() -> String {
     format!("urn:uuid:{}", uuid::Uuid::new_v4())
 }
 
-/// Whether a value fits on one SSE field line (no CR or LF would split it).
-pub fn is_single_line(s: &str) -> bool {
-    !s.contains(['\r', '\n'])
+/// Whether a publisher's `id` or `type` can be echoed as it is, both in its SSE field and (the
+/// id) in a `Last-Event-ID` response header: no control character (CR or LF would split the
+/// field, NUL makes `EventSource` ignore an `id` (HTML "Server-sent events" §9.2.6), and
+/// `http` refuses control characters in a header value), and no surrounding whitespace (HTTP
+/// strips it from a header value, RFC 9110 §5.5, so the id would come back changed).
+pub fn is_field_value(s: &str) -> bool {
+    !s.chars().any(char::is_control) && s.trim() == s
 }
 
 /// The SSE event (HTML "Server-sent events", §9.2.6): `id`, optional `event` and `retry`, one
@@ -107,6 +126,19 @@ mod tests {
             ..Draft::default()
         });
         assert_eq!(&u.frame[..], b"id: y\ndata: \n\n");
+    }
+
+    #[test]
+    fn field_values_survive_sse_and_headers() {
+        for ok in ["urn:uuid:1", "a b", "é"] {
+            assert!(is_field_value(ok), "{ok:?}");
+            assert!(axum::http::HeaderValue::from_str(ok).is_ok());
+        }
+        for bad in [
+            "a\nb", "a\rb", "a\u{0}b", "a\u{1}b", "a\tb", "a\u{7f}", "a\u{85}", " a", "a ",
+        ] {
+            assert!(!is_field_value(bad), "{bad:?}");
+        }
     }
 
     #[test]
