@@ -8,6 +8,11 @@
 //! task and going through hyper's body machinery for each. The hand-over happens at hyper's next
 //! flush of this connection ([`Conn::after_flush`]): hyper calls it only once its own write buffer
 //! is empty, and it writes nothing more until the body ends, so the two never interleave.
+//!
+//! [`track`] bounds the connections themselves: header read and idle timeouts, and a cap below
+//! the descriptor limit (`docs/contract.md` §5).
+
+mod track;
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -17,10 +22,16 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use hyper::body::{Body, Frame, SizeHint};
 use nix::sys::socket::Shutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+
+use track::{Activity, Registry};
+pub use track::{Limits, raise_fd_limit};
 
 const TARGET: &str = "qmlbridge_backend::serve";
 
@@ -33,6 +44,7 @@ pub struct Conn {
     tcp: TcpStream,
     armed: AtomicBool,
     handoff: Mutex<Option<Handoff>>,
+    activity: Activity,
 }
 
 impl std::fmt::Debug for Conn {
@@ -47,6 +59,7 @@ impl Conn {
             tcp,
             armed: AtomicBool::new(false),
             handoff: Mutex::new(None),
+            activity: Activity::new(),
         })
     }
 
@@ -110,7 +123,12 @@ impl AsyncRead for ConnIo {
             // Into the uninitialised part as it is: zeroing it first would make hyper's 8 KB
             // read buffer resident in every idle connection (+80 MB at 10,000 subscribers).
             match self.0.tcp.try_read_buf(buf) {
-                Ok(_) => return Poll::Ready(Ok(())),
+                Ok(n) => {
+                    if n > 0 {
+                        self.0.activity.on_read();
+                    }
+                    return Poll::Ready(Ok(()));
+                }
                 // Readiness was stale: tokio cleared it, wait again.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Poll::Ready(Err(e)),
@@ -148,6 +166,7 @@ impl AsyncWrite for ConnIo {
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         // hyper flushes its IO only once its own buffer is empty.
+        self.0.activity.on_flush();
         self.0.run_handoff();
         Poll::Ready(Ok(()))
     }
@@ -157,29 +176,81 @@ impl AsyncWrite for ConnIo {
     }
 }
 
-/// Serves `router` over HTTP/1.1 until `stop`, then tells every open connection to close after
-/// its current response and waits for them all. Each request carries its connection's
-/// `Arc<Conn>` as an extension. One task per connection holding only hyper's HTTP/1 state:
-/// ~8 KB less per open connection than `axum::serve` (an idle Mercure subscriber is one;
-/// `scripts/bench-hub.sh`).
+/// A response body that marks its connection's response as ended when hyper drops it (all of
+/// it is in hyper's buffer, or the request was abandoned): what tells an idle connection from a
+/// busy one ([`track`]).
+struct Tracked<B> {
+    body: B,
+    _end: ResponseEnd,
+}
+
+struct ResponseEnd(Arc<Conn>);
+
+impl Drop for ResponseEnd {
+    fn drop(&mut self) {
+        self.0.activity.on_response_end();
+    }
+}
+
+impl<B: Body<Data = Bytes> + Unpin> Body for Tracked<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// [`serve_with`] with the default [`Limits`] for this process's descriptor limit.
 pub async fn serve(
     listener: TcpListener,
     router: axum::Router,
     stop: CancellationToken,
 ) -> io::Result<()> {
+    serve_with(listener, router, stop, Limits::for_this_process()).await
+}
+
+/// Serves `router` over HTTP/1.1 until `stop`, within `limits`; then closes every connection
+/// with no request in flight at once, tells the others to close after their current response,
+/// and waits for them all. Each request carries its connection's `Arc<Conn>` as an extension.
+/// One task per connection holding only hyper's HTTP/1 state: ~8 KB less per open connection
+/// than `axum::serve` (an idle Mercure subscriber is one; `scripts/bench-hub.sh`).
+pub async fn serve_with(
+    listener: TcpListener,
+    router: axum::Router,
+    stop: CancellationToken,
+    limits: Limits,
+) -> io::Result<()> {
+    let registry = Arc::new(Registry::default());
+    tokio::spawn(Arc::clone(&registry).sweep(limits, stop.clone()));
     // Every connection task holds a sender: `recv` returns `None` once they have all ended.
     let (open, mut all_closed) = tokio::sync::mpsc::channel::<()>(1);
     loop {
+        // Evicted connections close their descriptors when their tasks see it: wait for that.
+        registry.settle(&limits).await;
         let tcp = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
                 Err(e) => {
                     // As axum::serve: a connection that failed before accept is no matter; on
-                    // anything else (EMFILE, ...) wait a little instead of spinning.
+                    // anything else wait a little instead of spinning. Out of descriptors (the
+                    // cap should prevent it): make room by closing the longest waiting one.
                     use std::io::ErrorKind::*;
                     if !matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
+                        let pause = if is_fd_exhaustion(&e) && registry.evict_one() { 50 } else { 1000 };
                         tracing::error!(target: TARGET, "accept: {e}");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        tokio::time::sleep(Duration::from_millis(pause)).await;
                     }
                     continue;
                 }
@@ -188,24 +259,16 @@ pub async fn serve(
         };
         // Responses go out in one write; no reason to let Nagle hold back the last segment.
         let _ = tcp.set_nodelay(true);
+        let conn = Conn::new(tcp);
+        let Some(registered) = registry.admit(&conn, &limits) else {
+            refuse(&conn);
+            continue;
+        };
         let (router, stop, open) = (router.clone(), stop.clone(), open.clone());
         tokio::spawn(async move {
-            let conn = Conn::new(tcp);
-            let shared = Arc::clone(&conn);
-            let service = hyper::service::service_fn(move |mut req: http::Request<_>| {
-                req.extensions_mut().insert(Arc::clone(&shared));
-                tower::ServiceExt::oneshot(router.clone(), req)
-            });
-            let http = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(ConnIo(conn)), service);
-            tokio::pin!(http);
-            tokio::select! {
-                _ = http.as_mut() => {}
-                () = stop.cancelled() => {
-                    http.as_mut().graceful_shutdown();
-                    let _ = http.await;
-                }
-            }
+            connection(conn, router, stop).await;
+            // Last: the registry holds the last reference, so the descriptor is closed here.
+            drop(registered);
             drop(open);
         });
     }
@@ -214,4 +277,48 @@ pub async fn serve(
     drop(open);
     let _ = all_closed.recv().await;
     Ok(())
+}
+
+/// Serves one connection until it ends, or until `stop` (then at once when no request is in
+/// flight, else after the current response).
+async fn connection(conn: Arc<Conn>, router: axum::Router, stop: CancellationToken) {
+    let shared = Arc::clone(&conn);
+    // Per request: two relaxed stores and two `Arc` clones (the extension, the end marker).
+    let service = hyper::service::service_fn(move |mut req: http::Request<_>| {
+        shared.activity.on_request();
+        req.extensions_mut().insert(Arc::clone(&shared));
+        let end = ResponseEnd(Arc::clone(&shared));
+        tower::ServiceExt::oneshot(router.clone(), req)
+            .map(move |resp| resp.map(|resp| resp.map(|body| Tracked { body, _end: end })))
+    });
+    let http = hyper::server::conn::http1::Builder::new().serve_connection(
+        hyper_util::rt::TokioIo::new(ConnIo(Arc::clone(&conn))),
+        service,
+    );
+    tokio::pin!(http);
+    tokio::select! {
+        _ = http.as_mut() => {}
+        () = stop.cancelled() => {
+            // Nothing in flight (idle, or a head still coming): nothing to finish.
+            if conn.activity.in_request() {
+                http.as_mut().graceful_shutdown();
+                let _ = http.await;
+            }
+        }
+    }
+}
+
+/// Answers a connection over the cap when none can be closed for it (all are busy).
+fn refuse(conn: &Conn) {
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\
+                          Connection: close\r\n\r\n";
+    tracing::debug!(target: TARGET, "connection cap reached and no connection idle: 503");
+    let _ = conn.try_write_vectored(&[io::IoSlice::new(BUSY)]);
+}
+
+fn is_fd_exhaustion(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(code) if code == nix::errno::Errno::EMFILE as i32 || code == nix::errno::Errno::ENFILE as i32
+    )
 }

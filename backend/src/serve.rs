@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backend::Backend;
 use crate::config::{self, Config};
+use crate::conn::{self, Limits};
 use crate::db::{self, Db, Migration};
 use crate::error::{Error, Result};
 use crate::http::app;
@@ -60,6 +61,14 @@ pub(crate) fn serve(config_path: &Path, mut backend: Backend) -> Result<()> {
         .map(Hub::new)
         .transpose()
         .map_err(Error::Hub)?;
+    // Before anything opens descriptors; the connection cap is set below the limit (§5).
+    let nofile = conn::raise_fd_limit();
+    let limits = Limits {
+        header_read: config.timeouts.read_header,
+        idle: config.timeouts.idle,
+        ..Limits::for_fd_limit(nofile)
+    };
+    tracing::debug!(target: TARGET, nofile, ?limits, "connection limits");
     let db = Arc::new(Db::open(&settings.database, backend.migrations)?);
     for api in &apis {
         api.statements().check(&db.reader()).map_err(|e| {
@@ -86,7 +95,7 @@ pub(crate) fn serve(config_path: &Path, mut backend: Backend) -> Result<()> {
     };
     let ctx = backend.context(db, live, Bearer::new(&settings.token));
     let api = backend.api_router(&apis);
-    let result = runtime.block_on(run(listener, origin, &config, ctx, api, hub));
+    let result = runtime.block_on(run(listener, origin, &config, ctx, api, hub, limits));
     runtime.shutdown_timeout(Duration::from_secs(1));
     result
 }
@@ -98,6 +107,7 @@ async fn run(
     ctx: crate::Context,
     api: axum::Router<crate::Context>,
     hub: Option<Hub>,
+    limits: Limits,
 ) -> Result<()> {
     let io = |context: &str| {
         let context = context.to_string();
@@ -117,7 +127,7 @@ async fn run(
 
     let router = app(ctx.clone(), api, config, served, hub.as_ref());
     let stop = CancellationToken::new();
-    let mut server = tokio::spawn(crate::conn::serve(listener, router, stop.clone()));
+    let mut server = tokio::spawn(conn::serve_with(listener, router, stop.clone(), limits));
     let how = match origin {
         Origin::Inherited => " (inherited fd 3)",
         Origin::Bound => "",

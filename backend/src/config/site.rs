@@ -1,11 +1,13 @@
-//! What the backend takes from a Caddyfile tree: the site address and the directives of
-//! issue 2 (`mercure`, `root`, `file_server`, `encode`, `header`, `log`, `request_body`).
+//! What the backend takes from a Caddyfile tree: the site address, the directives of
+//! issue 2 (`mercure`, `root`, `file_server`, `encode`, `header`, `log`, `request_body`) and the
+//! connection timeouts of the global `servers { timeouts { ... } }` option.
 //!
 //! Caddy/FrankenPHP directives that have no meaning here (`php_server`, `vulcain`, ...) are
 //! collected into one warning; anything else unknown is an error naming its line. Nothing is
 //! ignored silently.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::SourceFile;
 use super::mercure::MercureConfig;
@@ -57,8 +59,30 @@ pub struct Config {
     pub access_log: bool,
     /// `request_body { max_size }`; 1 MiB when absent.
     pub max_body: usize,
+    /// The global `servers { timeouts { read_header, idle } }`.
+    pub timeouts: Timeouts,
     /// What was ignored (one warning line, logged by `serve`), if anything.
     pub warning: Option<String>,
+}
+
+/// Connection timeouts (Caddy's `servers { timeouts { ... } }` global option); `None`: no bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `read_header`: how long a request head may take (from the connection's start, or from
+    /// the first byte of a later request's head).
+    pub read_header: Option<Duration>,
+    /// `idle`: how long a keep-alive connection may wait for its next request.
+    pub idle: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    /// 10 s and 60 s: far above what a local client needs, far below "forever".
+    fn default() -> Self {
+        Timeouts {
+            read_header: Some(Duration::from_secs(10)),
+            idle: Some(Duration::from_secs(60)),
+        }
+    }
 }
 
 /// The request body limit when the Caddyfile sets none.
@@ -91,7 +115,6 @@ const GLOBAL_IGNORED: &[&str] = &[
     "email",
     "grace_period",
     "shutdown_delay",
-    "servers",
     "order",
     "frankenphp",
     "debug",
@@ -103,7 +126,12 @@ const GLOBAL_IGNORED: &[&str] = &[
 /// Builds the [`Config`] of a parsed file.
 pub fn interpret(src: &SourceFile, tree: &Tree) -> Result<Config> {
     let mut ignored = Vec::new();
+    let mut timeouts = Timeouts::default();
     for d in tree.global.iter().flatten() {
+        if d.name == "servers" {
+            servers(src, d, &mut timeouts, &mut ignored)?;
+            continue;
+        }
         if !GLOBAL_IGNORED.contains(&d.name.as_str()) {
             let msg = format!("unknown global option \"{}\"", d.name);
             return Err(src.error(d.line, msg));
@@ -131,6 +159,7 @@ pub fn interpret(src: &SourceFile, tree: &Tree) -> Result<Config> {
         headers: Vec::new(),
         access_log: false,
         max_body: DEFAULT_MAX_BODY,
+        timeouts,
         warning: None,
     };
     for d in &site.directives {
@@ -215,6 +244,46 @@ fn directive(
     Ok(())
 }
 
+/// The global `servers [ADDRESS] { ... }`: its `timeouts { read_header DUR idle DUR }` are
+/// honoured (`0` = no bound, as in Caddy); its other options (`read_body`, `write`, `protocols`,
+/// ...) are ignored with the warning. The one site is the one server, whatever ADDRESS says.
+fn servers(
+    src: &SourceFile,
+    d: &Directive,
+    timeouts: &mut Timeouts,
+    ignored: &mut Vec<String>,
+) -> Result<()> {
+    for option in d.block.iter().flatten() {
+        if option.name != "timeouts" {
+            ignored.push(format!("servers {} (line {})", option.name, option.line));
+            continue;
+        }
+        for t in option.block.iter().flatten() {
+            let slot = match t.name.as_str() {
+                "read_header" => &mut timeouts.read_header,
+                "idle" => &mut timeouts.idle,
+                other => {
+                    ignored.push(format!("servers timeouts {other} (line {})", t.line));
+                    continue;
+                }
+            };
+            let value = match t.args.as_slice() {
+                [value] if t.block.is_none() => units::duration(value),
+                _ => None,
+            };
+            let Some(value) = value else {
+                let msg = format!(
+                    "timeouts: {} takes one duration (10s, 1m, 0 = none)",
+                    t.name
+                );
+                return Err(src.error(t.line, msg));
+            };
+            *slot = (!value.is_zero()).then_some(value);
+        }
+    }
+    Ok(())
+}
+
 fn no_args_or_block(src: &SourceFile, d: &Directive) -> Result<()> {
     if d.args.is_empty() && d.block.is_none() {
         Ok(())
@@ -284,4 +353,38 @@ fn address(src: &SourceFile, line: usize, key: &str) -> Result<SiteAddress> {
         host: host.to_string(),
         port,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(&SourceFile::new("Caddyfile", text), &|_| None)
+    }
+
+    #[test]
+    fn servers_timeouts() {
+        let c = parse("127.0.0.1:1 {\n}\n").unwrap();
+        assert_eq!(c.timeouts, Timeouts::default());
+        let text = "{\n\tservers :1 {\n\t\tprotocols h1\n\t\ttimeouts {\n\t\t\tread_header 2s\n\t\t\t\
+                    idle 0\n\t\t\twrite 30s\n\t\t}\n\t}\n}\n127.0.0.1:1 {\n}\n";
+        let c = parse(text).unwrap();
+        let expected = Timeouts {
+            read_header: Some(Duration::from_secs(2)),
+            idle: None,
+        };
+        assert_eq!(c.timeouts, expected);
+        let warning = c.warning.unwrap();
+        assert!(warning.contains("servers protocols (line 3)"), "{warning}");
+        assert!(
+            warning.contains("servers timeouts write (line 7)"),
+            "{warning}"
+        );
+        let bad =
+            "{\n\tservers {\n\t\ttimeouts {\n\t\t\tidle soon\n\t\t}\n\t}\n}\n127.0.0.1:1 {\n}\n";
+        let e = parse(bad).unwrap_err().to_string();
+        assert!(e.starts_with("Caddyfile:4: timeouts: idle"), "{e}");
+    }
 }

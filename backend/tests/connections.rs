@@ -1,0 +1,188 @@
+//! What a hostile or careless client can do to connections (`docs/contract.md` §5): heads that
+//! never end, idle keep-alive connections, a flood of connections past the descriptor limit,
+//! SIGTERM while such connections are open. Every byte goes over a real socket.
+
+mod support;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use nix::sys::signal::Signal;
+use support::{CADDYFILE, Server, TOKEN, Workdir, connect, request};
+
+/// [`CADDYFILE`] with short connection timeouts (Caddy's global `servers` option) and a fast
+/// Mercure heartbeat.
+fn short_timeouts() -> String {
+    let global =
+        "{\n\tservers {\n\t\ttimeouts {\n\t\t\tread_header 1s\n\t\t\tidle 1s\n\t\t}\n\t}\n}\n";
+    let site = CADDYFILE.replace("\t\tanonymous\n", "\t\tanonymous\n\t\theartbeat 1s\n");
+    format!("{global}{site}")
+}
+
+/// Whether the server closed `stream` (end of stream or reset) before [`support::PATIENCE`].
+fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return true,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(e) => panic!("reading: {e}"),
+        }
+    }
+}
+
+/// A connection that sent part of a request head and nothing more.
+fn half_open(addr: SocketAddr) -> TcpStream {
+    let mut stream = connect(addr);
+    stream
+        .write_all(format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+        .unwrap();
+    stream
+}
+
+/// Reads one `Content-Length` response off a keep-alive connection; returns its status.
+fn read_one(stream: &mut TcpStream) -> u16 {
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("response head");
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .expect("content-length");
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).unwrap();
+    head.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_head_that_never_ends_is_closed_after_read_header() {
+    let w = Workdir::with_caddyfile(&short_timeouts());
+    let server = w.serve();
+    let mut partial = half_open(server.addr);
+    let mut silent = connect(server.addr);
+    assert!(closed_by_server(&mut partial), "{}", server.log());
+    assert!(closed_by_server(&mut silent), "{}", server.log());
+    // The server itself is fine.
+    assert_eq!(
+        request(server.addr, "GET", "/healthz", &[], b"").status,
+        200
+    );
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_but_an_sse_stream_is_not() {
+    let w = Workdir::with_caddyfile(&short_timeouts());
+    let server = w.serve();
+    let mut sse = connect(server.addr);
+    let subscribe = format!(
+        "GET /.well-known/mercure?topic=%2Fapi%2Ftodos HTTP/1.1\r\nHost: {}\r\n\r\n",
+        server.addr
+    );
+    sse.write_all(subscribe.as_bytes()).unwrap();
+    let mut keep_alive = connect(server.addr);
+    let get = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+    keep_alive.write_all(get.as_bytes()).unwrap();
+    assert_eq!(read_one(&mut keep_alive), 200);
+    assert!(closed_by_server(&mut keep_alive), "{}", server.log());
+
+    // The stream outlived the idle bound, and its heartbeats (`:` comments) still come.
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    let heartbeats = |seen: &[u8]| seen.windows(3).filter(|w| w == b"\n:\n").count();
+    let before = {
+        let n = sse.read(&mut buf).expect("the stream is open");
+        seen.extend_from_slice(&buf[..n]);
+        heartbeats(&seen)
+    };
+    while heartbeats(&seen) < before + 2 {
+        let n = sse.read(&mut buf).expect("heartbeats keep coming");
+        assert!(
+            n > 0,
+            "the stream was closed: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn sigterm_does_not_wait_for_connections_without_a_request_in_flight() {
+    // The default timeouts (10 s, 60 s) are longer than the 5 s grace period.
+    let w = Workdir::new();
+    let mut server = w.serve();
+    let mut partial = half_open(server.addr);
+    let mut keep_alive = connect(server.addr);
+    let get = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+    keep_alive.write_all(get.as_bytes()).unwrap();
+    assert_eq!(read_one(&mut keep_alive), 200);
+
+    server.signal(Signal::SIGTERM);
+    assert_eq!(server.wait().code(), Some(0), "{}", server.log());
+    // It did not sit out the grace period for them.
+    assert!(
+        !server.log().contains("stopping anyway"),
+        "{}",
+        server.log()
+    );
+    assert!(closed_by_server(&mut partial));
+    assert!(closed_by_server(&mut keep_alive));
+}
+
+#[test]
+fn healthz_answers_through_a_flood_of_idle_connections() {
+    use std::os::unix::process::CommandExt;
+    // A small descriptor limit keeps the flood small: 256, soft and hard (nothing to raise to).
+    const NOFILE: u64 = 256;
+    let w = Workdir::new();
+    let mut cmd = w.command(&["serve"]);
+    // SAFETY: setrlimit is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            use nix::sys::resource::{Resource, setrlimit};
+            setrlimit(Resource::RLIMIT_NOFILE, NOFILE, NOFILE).map_err(std::io::Error::from)
+        });
+    }
+    let mut server = Server::start(cmd);
+
+    // More connections than descriptors: idle ones, and some with half a head.
+    let flood: Vec<TcpStream> = (0..NOFILE + 50)
+        .map(|i| {
+            if i % 4 == 0 {
+                half_open(server.addr)
+            } else {
+                connect(server.addr)
+            }
+        })
+        .collect();
+    // The host's probe still gets through: the oldest waiting connections made room.
+    let health = request(server.addr, "GET", "/healthz", &[], b"");
+    assert_eq!(health.status, 200, "{}", server.log());
+    let auth = format!("Bearer {TOKEN}");
+    let list = request(
+        server.addr,
+        "GET",
+        "/api/todos",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(list.status, 200, "{}", server.log());
+    let mut first = flood.into_iter().next().unwrap();
+    assert!(closed_by_server(&mut first), "{}", server.log());
+
+    server.signal(Signal::SIGTERM);
+    assert_eq!(server.wait().code(), Some(0), "{}", server.log());
+    assert!(
+        !server.log().contains("stopping anyway"),
+        "{}",
+        server.log()
+    );
+}
