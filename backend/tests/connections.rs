@@ -1,6 +1,7 @@
-//! What a hostile or careless client can do to connections (`docs/contract.md` §5): heads that
-//! never end, idle keep-alive connections, a flood of connections past the descriptor limit,
-//! SIGTERM while such connections are open. Every byte goes over a real socket.
+//! What a hostile or careless client can do to connections (`docs/contract.md` §5, §7): heads
+//! that never end, idle keep-alive connections, a flood of connections past the descriptor
+//! limit, SIGTERM while such connections are open, and request heads that disagree about their
+//! host. Every byte goes over a real socket.
 
 mod support;
 
@@ -184,5 +185,50 @@ fn healthz_answers_through_a_flood_of_idle_connections() {
         !server.log().contains("stopping anyway"),
         "{}",
         server.log()
+    );
+}
+
+/// RFC 9112 §3.2: one valid `Host`; §3.2.2: an absolute-form target's authority replaces it.
+#[test]
+fn the_target_host_must_be_ours_and_unambiguous() {
+    let w = Workdir::new();
+    let server = w.serve();
+    let ours = server.addr.to_string();
+    let two = [("Host", ours.as_str()), ("Host", "evil.example")];
+    let resp = request(server.addr, "GET", "/healthz", &two, b"");
+    assert_eq!(resp.status, 400, "two Host headers: {}", resp.body);
+    let resp = request(
+        server.addr,
+        "GET",
+        "/healthz",
+        &[("Host", &format!("user@{ours}"))],
+        b"",
+    );
+    assert_eq!(resp.status, 400, "invalid Host: {}", resp.body);
+
+    let auth = format!("Bearer {TOKEN}");
+    let evil_target = request(
+        server.addr,
+        "GET",
+        "http://evil.example/api/todos",
+        &[("Authorization", &auth)],
+        b"",
+    );
+    assert_eq!(evil_target.status, 421, "{}", evil_target.body);
+    assert_eq!(
+        evil_target.header("content-type"),
+        Some("application/problem+json")
+    );
+    let our_target = request(
+        server.addr,
+        "GET",
+        &format!("http://{ours}/api/todos"),
+        &[("Authorization", &auth), ("Host", "evil.example")],
+        b"",
+    );
+    assert_eq!(
+        our_target.status, 200,
+        "the target wins: {}",
+        our_target.body
     );
 }

@@ -15,16 +15,16 @@ use crate::secret::Secret;
 /// The expected bearer token, kept as its SHA-256 so the comparison is constant-time and does
 /// not reveal the token's length either.
 #[derive(Clone)]
-pub(crate) struct Bearer(Arc<[u8; 32]>);
+pub struct Bearer(Arc<[u8; 32]>);
 
 impl Bearer {
     /// Accepts exactly `token`.
-    pub(crate) fn new(token: &Secret) -> Self {
+    pub fn new(token: &Secret) -> Self {
         Bearer(Arc::new(Sha256::digest(token.expose().as_bytes()).into()))
     }
 
     /// Whether an `Authorization` header value carries our token.
-    pub(crate) fn accepts(&self, header: &[u8]) -> bool {
+    pub fn accepts(&self, header: &[u8]) -> bool {
         let Some(scheme) = header.get(..7) else {
             return false;
         };
@@ -40,16 +40,16 @@ impl Bearer {
 /// under `/api/`. (Checked by path there, not per route: unknown `/api/...` paths are behind the
 /// token too, and the hot path pays for one middleware instead of two.)
 #[derive(Clone)]
-pub(crate) struct Guards {
+pub struct Guards {
     pub hosts: AllowedHosts,
     pub bearer: Bearer,
 }
 
 impl Guards {
     /// The response that refuses `req`, or `None` when it may pass.
-    pub(crate) fn refuse(&self, req: &Request) -> Option<ApiError> {
-        if !self.hosts.allows_request(req) {
-            return Some(ApiError::MisdirectedRequest);
+    pub fn refuse(&self, req: &Request) -> Option<ApiError> {
+        if let Err(refusal) = self.hosts.check(req) {
+            return Some(refusal);
         }
         let path = req.uri().path();
         let api = path == "/api" || path.starts_with("/api/");
@@ -65,11 +65,11 @@ impl Guards {
 /// The `Host` values we answer to: the served address, `localhost` with or without its port,
 /// and the Caddyfile's host name with the port.
 #[derive(Clone, Debug)]
-pub(crate) struct AllowedHosts(Arc<Vec<String>>);
+pub struct AllowedHosts(Arc<Vec<String>>);
 
 impl AllowedHosts {
     /// The hosts for a listener on `served` with the Caddyfile host `site_host`.
-    pub(crate) fn new(served: SocketAddr, site_host: &str) -> Self {
+    pub fn new(served: SocketAddr, site_host: &str) -> Self {
         let port = served.port();
         let mut hosts = vec![
             format!("localhost:{port}"),
@@ -92,19 +92,69 @@ impl AllowedHosts {
     }
 
     /// Whether `host` (a `Host` header value) is one of ours.
-    pub(crate) fn allows(&self, host: &str) -> bool {
+    pub fn allows(&self, host: &str) -> bool {
         self.0.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
 
-    /// Whether the request's `Host` (or, for an absolute-form target, its authority) is one of
-    /// ours. A DNS-rebinding page's requests carry the attacker's host name: they fail this.
-    pub(crate) fn allows_request(&self, req: &Request) -> bool {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| req.uri().authority().map(|a| a.as_str()));
-        host.is_some_and(|h| self.allows(h))
+    /// Checks the request's target host (RFC 9112 §3.2, §3.2.2): the authority of an
+    /// absolute-form target, else the `Host` header, must be one of ours (421 otherwise: a
+    /// DNS-rebinding page's requests carry the attacker's host name). More than one `Host`, or
+    /// an invalid one, is 400 whatever the target says: two parsers (a proxy's, ours) must
+    /// never disagree about which host a request is for.
+    pub fn check(&self, req: &Request) -> Result<(), ApiError> {
+        let mut hosts = req.headers().get_all(header::HOST).iter();
+        let host = hosts.next();
+        if hosts.next().is_some() {
+            return Err(bad_host("more than one Host header"));
+        }
+        let uri = req.uri();
+        let target = match uri.authority() {
+            // Absolute-form (or authority-form): that authority replaces Host. Only plain http
+            // is served here.
+            Some(authority) => {
+                if uri.scheme().is_some_and(|s| *s != http::uri::Scheme::HTTP) {
+                    return Err(ApiError::MisdirectedRequest);
+                }
+                authority.as_str().as_bytes()
+            }
+            None => match host {
+                Some(host) => host.as_bytes(),
+                // No Host at all (HTTP/1.0): nothing says it is for us.
+                None => return Err(ApiError::MisdirectedRequest),
+            },
+        };
+        // The fast path: one of ours, hence valid.
+        if let Ok(text) = std::str::from_utf8(target)
+            && self.allows(text)
+        {
+            return Ok(());
+        }
+        if host.is_some_and(|h| !valid_host(h.as_bytes()))
+            || (uri.authority().is_some() && !valid_host(target))
+        {
+            return Err(bad_host("invalid Host"));
+        }
+        Err(ApiError::MisdirectedRequest)
+    }
+}
+
+fn bad_host(why: &str) -> ApiError {
+    ApiError::BadRequest(why.to_string())
+}
+
+/// `uri-host [ ":" port ]` (RFC 9110 §7.2), or empty (allowed when the target has no authority;
+/// not ours either way). No userinfo: RFC 9110 §4.2.4 forbids it in `http` URIs.
+fn valid_host(value: &[u8]) -> bool {
+    if value.is_empty() {
+        return true;
+    }
+    if value.contains(&b'@') {
+        return false;
+    }
+    match http::uri::Authority::try_from(value) {
+        // `http` takes any text after the last `:` as the port: it must be a number.
+        Ok(a) => a.as_str().len() == a.host().len() || a.port_u16().is_some(),
+        Err(_) => false,
     }
 }
 
@@ -126,6 +176,22 @@ mod tests {
             b"Bearer ",
         ] {
             assert!(!b.accepts(bad), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn host_values() {
+        for ok in [&b"localhost:8765"[..], b"[::1]:1", b"evil.example", b""] {
+            assert!(valid_host(ok), "{}", String::from_utf8_lossy(ok));
+        }
+        for bad in [
+            &b"a b"[..],
+            b"user@127.0.0.1:8765",
+            b"h/p",
+            b"h:port",
+            b"a, b",
+        ] {
+            assert!(!valid_host(bad), "{}", String::from_utf8_lossy(bad));
         }
     }
 
