@@ -57,3 +57,46 @@ fn serves_the_root_and_nothing_outside_it() {
     assert_eq!(gz.status, 200);
     assert_eq!(gz.header("content-encoding"), Some("gzip"));
 }
+
+#[test]
+fn symlinks_that_leave_the_root_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let w = Workdir::with_caddyfile(CADDYFILE);
+    let public = w.path().join("public");
+    std::fs::create_dir_all(public.join("docs")).unwrap();
+    std::fs::write(public.join("docs/page.txt"), "inside").unwrap();
+    std::fs::write(w.path().join("outside.txt"), "do not serve me").unwrap();
+    std::fs::create_dir(w.path().join("elsewhere")).unwrap();
+    std::fs::write(w.path().join("elsewhere/index.html"), "do not serve me").unwrap();
+    symlink("../outside.txt", public.join("leak.txt")).unwrap();
+    symlink(w.path().join("outside.txt"), public.join("abs-leak.txt")).unwrap();
+    symlink("..", public.join("up")).unwrap();
+    symlink("/etc", public.join("etc")).unwrap();
+    symlink("../elsewhere", public.join("away")).unwrap();
+    symlink("../elsewhere/index.html", public.join("docs/index.html")).unwrap();
+    // Links that stay inside are fine.
+    symlink("docs/page.txt", public.join("alias.txt")).unwrap();
+    symlink("docs", public.join("docs-alias")).unwrap();
+    let server = w.serve();
+
+    for path in [
+        "/leak.txt",
+        "/abs-leak.txt",
+        "/up/outside.txt",
+        "/etc/passwd",
+        "/etc/hostname",
+        "/away/",
+        "/away/index.html",
+        "/docs/",
+        "/docs/index.html",
+    ] {
+        let resp = request(server.addr, "GET", path, &[], b"");
+        assert_eq!(resp.status, 404, "{path}: {}", resp.body);
+        assert!(!resp.body.contains("do not serve me"), "{path}");
+        assert!(!resp.body.contains("root:"), "{path}");
+    }
+    for path in ["/docs/page.txt", "/alias.txt", "/docs-alias/page.txt"] {
+        let resp = request(server.addr, "GET", path, &[], b"");
+        assert_eq!((resp.status, resp.body.as_str()), (200, "inside"), "{path}");
+    }
+}
