@@ -129,14 +129,17 @@ pub fn run(mut cmd: Command) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = wait_timeout(&mut child, PATIENCE).expect("process did not exit in time");
+    // Read in a thread: a process that never exits must fail the test after PATIENCE, not hold
+    // it on a pipe that never closes.
+    let mut pipe = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut stderr = String::new();
+        let _ = pipe.read_to_string(&mut stderr);
+        stderr
+    });
+    let status = wait_timeout(&mut child, PATIENCE);
+    let stderr = reader.join().unwrap();
+    let status = status.unwrap_or_else(|| panic!("process did not exit in time: {stderr}"));
     Output { status, stderr }
 }
 
