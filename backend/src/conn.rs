@@ -243,6 +243,9 @@ pub async fn serve_with(
             accepted = listener.accept() => match accepted {
                 Ok((tcp, _)) => tcp,
                 Err(e) => {
+                    if let Some(fatal) = crate::listen::accept_failed_for_good(&e) {
+                        return Err(fatal);
+                    }
                     // As axum::serve: a connection that failed before accept is no matter; on
                     // anything else wait a little instead of spinning. Out of descriptors (the
                     // cap should prevent it): make room by closing the longest waiting one.

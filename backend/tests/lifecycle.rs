@@ -4,7 +4,7 @@
 mod support;
 
 use std::io::Write;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixDatagram;
 use std::process::Command;
 
@@ -47,11 +47,8 @@ fn sends_ready_on_an_abstract_socket() {
     assert_eq!(&buf[..n], b"READY=1");
 }
 
-#[test]
-fn serves_on_the_inherited_fd_3_and_binds_nothing() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let w = Workdir::new();
+/// `serve` in `w` with `fd` as its fd 3 and `LISTEN_FDS=1` for it.
+fn serve_on_fd_3(w: &Workdir, fd: OwnedFd) -> Command {
     // LISTEN_PID must be the server's own pid: `exec` from a shell keeps the shell's pid.
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -62,17 +59,59 @@ fn serves_on_the_inherited_fd_3_and_binds_nothing() {
         .current_dir(w.path())
         .env("BRIDGE_TOKEN", TOKEN)
         .env("PORT", "1"); // would fail (privileged) if the server bound instead
-    let fd: OwnedFd = listener.try_clone().unwrap().into();
     cmd.fd_mappings(vec![FdMapping {
         parent_fd: fd,
         child_fd: 3,
     }])
     .unwrap();
+    cmd
+}
+
+#[test]
+fn serves_on_the_inherited_fd_3_and_binds_nothing() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let w = Workdir::new();
+    let cmd = serve_on_fd_3(&w, listener.try_clone().unwrap().into());
     let server = Server::start(cmd);
     assert_eq!(server.addr, addr, "{}", server.log());
     assert!(server.log().contains("inherited fd 3"), "{}", server.log());
     let resp = request(addr, "GET", "/healthz", &[], b"");
     assert_eq!(resp.status, 200, "{}", resp.body);
+}
+
+#[test]
+fn an_inherited_fd_3_that_is_bound_but_not_listening_exits_1() {
+    use std::os::fd::AsFd;
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let fd = sock.as_fd().try_clone_to_owned().unwrap();
+    let w = Workdir::new();
+    let out = support::run(serve_on_fd_3(&w, fd));
+    assert_eq!(out.code(), Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("fd 3 (LISTEN_FDS) is not a listening TCP socket"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("listening on"), "{}", out.stderr);
+}
+
+#[test]
+fn a_listening_socket_that_stops_listening_under_the_server_exits_1() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let w = Workdir::new();
+    let mut server = Server::start(serve_on_fd_3(&w, listener.try_clone().unwrap().into()));
+    // fd 3 is shared: shutting down our copy takes the socket out of the listening state, and
+    // every accept(2) on it fails with EINVAL from then on.
+    nix::sys::socket::shutdown(listener.as_raw_fd(), nix::sys::socket::Shutdown::Both).unwrap();
+    assert_eq!(server.wait().code(), Some(1), "{}", server.log());
+    assert!(
+        server.log().contains("the listening socket is unusable"),
+        "{}",
+        server.log()
+    );
 }
 
 #[test]
