@@ -3,7 +3,10 @@
 //!
 //! Follows Caddy's lexer (caddyconfig/caddyfile/lexer.go): a `#` starts a comment only at the start
 //! of a token, a quote only at the start of a token, `\"` escapes a quote inside `"..."`. Each token
-//! keeps the line it starts on, so every later error can say `FILE:LINE:`.
+//! keeps the line it starts on, so every later error can say `FILE:LINE:`, and its text as
+//! written next to its expansion: messages quote what is written, since a placeholder's value
+//! may be a secret (`{$MERCURE_PUBLISHER_JWT_KEY}`). A UTF-8 byte order mark at the start of the
+//! file is skipped (editors on Windows write one).
 
 use super::SourceFile;
 use crate::error::Result;
@@ -13,6 +16,8 @@ use crate::error::Result;
 pub struct Token {
     /// The text after quote removal and placeholder expansion.
     pub text: String,
+    /// The text after quote removal, before placeholder expansion: the only form messages quote.
+    pub written: String,
     /// The line the token starts on (1-based).
     pub line: usize,
     /// The line the token ends on (differs from `line` for a quoted token spanning lines).
@@ -54,6 +59,7 @@ pub fn tokenize(src: &SourceFile, env: &dyn Fn(&str) -> Option<String>) -> Resul
         }
         out.push(Token {
             text,
+            written: r.text.clone(),
             line: r.line,
             end_line: r.end_line,
             brace,
@@ -72,7 +78,8 @@ struct RawToken {
 /// The lexer proper: words, quotes, comments, line numbers.
 fn split(src: &SourceFile) -> Result<Vec<RawToken>> {
     let mut tokens = Vec::new();
-    let mut chars = src.text.chars().peekable();
+    let text = src.text.strip_prefix('\u{feff}').unwrap_or(&src.text);
+    let mut chars = text.chars().peekable();
     let mut line = 1;
     while let Some(&c) = chars.peek() {
         if c == '\n' {
@@ -145,7 +152,7 @@ fn expand(
             continue;
         }
         let Some(end) = tail.find('}') else {
-            return Err(src.error(line, format!("unterminated placeholder in \"{text}\"")));
+            return Err(src.error(line, format!("unterminated placeholder in {text:?}")));
         };
         let inner = &tail[1..end];
         let (name, default) = match inner.strip_prefix('$') {
@@ -156,7 +163,7 @@ fn expand(
             None => (&inner["env.".len()..], None),
         };
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(src.error(line, format!("invalid placeholder \"{{{inner}}}\"")));
+            return Err(src.error(line, format!("invalid placeholder {:?}", &tail[..=end])));
         }
         match env(name) {
             Some(value) => out.push_str(&value),
@@ -242,6 +249,24 @@ mod tests {
     fn an_empty_placeholder_line_disappears() {
         let got = words("a\n{$EXTRA}\nb", &[]);
         assert_eq!(got, [("a".to_string(), 1), ("b".to_string(), 3)]);
+    }
+
+    #[test]
+    fn tokens_keep_what_was_written() {
+        let toks = lex("{$K}x \"a {$K}\" {\n", &[("K", "secret")]).unwrap();
+        let got: Vec<_> = toks.iter().map(|t| (&*t.text, &*t.written)).collect();
+        assert_eq!(
+            got,
+            [("secretx", "{$K}x"), ("a secret", "a {$K}"), ("{", "{")]
+        );
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped() {
+        assert_eq!(
+            words("\u{feff}a b\nc", &[]),
+            [("a".into(), 1), ("b".into(), 1), ("c".into(), 2)]
+        );
     }
 
     #[test]

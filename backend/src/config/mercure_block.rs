@@ -10,6 +10,7 @@ use super::tree::Directive;
 use super::units;
 use crate::error::Result;
 use crate::secret::Secret;
+use http::HeaderValue;
 
 /// Options of the Mercure Caddy module that have no meaning for this hub.
 const IGNORED: &[&str] = &[
@@ -34,25 +35,17 @@ pub(super) fn parse(
     }
     let mut config = MercureConfig::default();
     for sub in d.block.iter().flatten() {
-        let err = |msg: &str| src.error(sub.line, format!("mercure {}: {msg}", sub.name));
+        let err = |msg: &str| src.error(sub.line, format!("mercure {}: {msg}", sub.written.name));
         let args = sub.args.as_slice();
         match sub.name.as_str() {
-            "publisher_jwt" => {
-                config.publisher_jwt = Some(jwt(args).ok_or_else(|| err(JWT_USAGE))?)
-            }
-            "subscriber_jwt" => {
-                config.subscriber_jwt = Some(jwt(args).ok_or_else(|| err(JWT_USAGE))?);
-            }
+            "publisher_jwt" => config.publisher_jwt = Some(jwt(sub).map_err(|m| err(&m))?),
+            "subscriber_jwt" => config.subscriber_jwt = Some(jwt(sub).map_err(|m| err(&m))?),
             "anonymous" => config.anonymous = flag(args).ok_or_else(|| err("takes no value"))?,
             "subscriptions" => {
                 config.subscriptions = flag(args).ok_or_else(|| err("takes no value"))?;
             }
-            "cors_origins" => {
-                config.cors_origins = list(args).ok_or_else(|| err("needs origins"))?
-            }
-            "publish_origins" => {
-                config.publish_origins = list(args).ok_or_else(|| err("needs origins"))?;
-            }
+            "cors_origins" => config.cors_origins = origins(sub).map_err(|m| err(&m))?,
+            "publish_origins" => config.publish_origins = origins(sub).map_err(|m| err(&m))?,
             "heartbeat" => config.heartbeat = dur(args).ok_or_else(|| err(DUR_USAGE))?,
             "write_timeout" => {
                 let d = dur(args).ok_or_else(|| err(DUR_USAGE))?;
@@ -75,10 +68,11 @@ pub(super) fn parse(
                     .ok_or_else(|| err(SIZE_USAGE))?;
             }
             name if IGNORED.contains(&name) => {
-                ignored.push(format!("mercure {name} (line {})", sub.line));
+                ignored.push(format!("mercure {} (line {})", sub.written.name, sub.line));
             }
-            name => {
-                return Err(src.error(sub.line, format!("unknown mercure option \"{name}\"")));
+            _ => {
+                let msg = format!("unknown mercure option {:?}", sub.written.name);
+                return Err(src.error(sub.line, msg));
             }
         }
     }
@@ -90,13 +84,22 @@ const DUR_USAGE: &str = "expected one duration such as 15s";
 const N_USAGE: &str = "expected one whole number";
 const SIZE_USAGE: &str = "expected one size such as 2KiB";
 
-fn jwt(args: &[String]) -> Option<JwtKey> {
-    let (key, alg) = match args {
-        [key] => (key, "HS256"),
-        [key, alg] => (key, alg.as_str()),
-        _ => return None,
+/// `KEY [ALG]`. The algorithm is checked here, where the line is known; the hub verifies
+/// HMAC only. The message quotes the algorithm as written: a swapped `ALG KEY` must not print
+/// the key.
+fn jwt(sub: &Directive) -> Result<JwtKey, String> {
+    let (key, alg) = match sub.args.as_slice() {
+        [key] if !key.is_empty() => (key, "HS256"),
+        [key, alg] if !key.is_empty() => (key, alg.as_str()),
+        _ => return Err(JWT_USAGE.into()),
     };
-    (!key.is_empty()).then(|| JwtKey {
+    if !["HS256", "HS384", "HS512"].contains(&alg) {
+        let written = sub.written_arg(1);
+        return Err(format!(
+            "unsupported JWT algorithm {written:?} (HS256, HS384 or HS512)"
+        ));
+    }
+    Ok(JwtKey {
         key: Secret::new(key.as_str()),
         alg: alg.to_string(),
     })
@@ -106,8 +109,23 @@ fn flag(args: &[String]) -> Option<bool> {
     args.is_empty().then_some(true)
 }
 
-fn list(args: &[String]) -> Option<Vec<String>> {
-    (!args.is_empty()).then(|| args.to_vec())
+/// Origins are compared with the `Origin` request header: one that cannot be a header value
+/// (RFC 9110 §5.5) could never match.
+fn origins(sub: &Directive) -> Result<Vec<String>, String> {
+    if sub.args.is_empty() {
+        return Err("needs origins".into());
+    }
+    let bad = sub
+        .args
+        .iter()
+        .position(|o| HeaderValue::from_str(o).is_err());
+    match bad {
+        Some(i) => Err(format!(
+            "origin {:?} contains a control character",
+            sub.written_arg(i)
+        )),
+        None => Ok(sub.args.clone()),
+    }
 }
 
 fn dur(args: &[String]) -> Option<Duration> {

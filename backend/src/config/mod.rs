@@ -50,9 +50,10 @@ impl Config {
     /// Reads and interprets the Caddyfile at `path`, expanding placeholders with `env`.
     ///
     /// Error messages name the file as `Caddyfile` when that is its file name (the form the
-    /// contract documents), else by its path.
+    /// contract documents), else by its path. A file that is not UTF-8 is an error naming the
+    /// line of the first bad byte.
     pub fn load(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+        let bytes = std::fs::read(path).map_err(|source| Error::ConfigRead {
             path: path.to_path_buf(),
             source,
         })?;
@@ -60,6 +61,13 @@ impl Config {
             Some("Caddyfile") => "Caddyfile".to_string(),
             _ => path.display().to_string(),
         };
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+            Error::Caddyfile(format!(
+                "{name}:{line}: invalid UTF-8 (the file must be UTF-8 text)"
+            ))
+        })?;
         Config::parse(&SourceFile::new(name, text), env)
     }
 

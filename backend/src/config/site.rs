@@ -4,7 +4,9 @@
 //!
 //! Caddy/FrankenPHP directives that have no meaning here (`php_server`, `vulcain`, ...) are
 //! collected into one warning; anything else unknown is an error naming its line. Nothing is
-//! ignored silently.
+//! ignored silently. Messages quote the words as written ([`Directive::written`]), never their
+//! expansion, and a value that cannot work (a header value with a control character, a host
+//! that is no host name) is an error here, where its line is known (`docs/contract.md` §10).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -133,10 +135,10 @@ pub fn interpret(src: &SourceFile, tree: &Tree) -> Result<Config> {
             continue;
         }
         if !GLOBAL_IGNORED.contains(&d.name.as_str()) {
-            let msg = format!("unknown global option \"{}\"", d.name);
+            let msg = format!("unknown global option {:?}", d.written.name);
             return Err(src.error(d.line, msg));
         }
-        ignored.push(format!("global {} (line {})", d.name, d.line));
+        ignored.push(format!("global {} (line {})", d.written.name, d.line));
     }
     let Some(site) = tree.servers.first() else {
         return Err(src.error(
@@ -151,7 +153,7 @@ pub fn interpret(src: &SourceFile, tree: &Tree) -> Result<Config> {
         return Err(src.error(site.line, "the site block needs exactly one address"));
     }
     let mut config = Config {
-        address: address(src, site.line, &site.keys[0])?,
+        address: address(src, site.line, &site.keys[0], &site.written_keys[0])?,
         mercure: None,
         root: None,
         file_server: false,
@@ -191,6 +193,10 @@ fn directive(
         "root" => {
             let args: Vec<&String> = d.args.iter().filter(|a| *a != "*").collect();
             match (args.as_slice(), &d.block) {
+                // A path holding NUL cannot be opened (POSIX): every file would be a 404.
+                ([dir], None) if dir.contains('\0') => {
+                    return Err(src.error(d.line, "root: the directory name contains NUL"));
+                }
                 ([dir], None) => config.root = Some(PathBuf::from(dir.as_str())),
                 _ => return Err(src.error(d.line, "root takes one directory: root [*] DIR")),
             }
@@ -200,14 +206,15 @@ fn directive(
             config.file_server = true;
         }
         "encode" => {
-            let names = d.args.iter().map(|a| (a, d.line));
-            let block = d.block.iter().flatten().map(|b| (&b.name, b.line));
-            for (name, line) in names.chain(block) {
+            let names = d.args.iter().zip(&d.written.args).map(|a| (a, d.line));
+            let block = d.block.iter().flatten();
+            let block = block.map(|b| ((&b.name, &b.written.name), b.line));
+            for ((name, written), line) in names.chain(block) {
                 config.encode.push(match name.as_str() {
                     "gzip" => Encoding::Gzip,
                     "zstd" => Encoding::Zstd,
-                    other => {
-                        let msg = format!("encode: unsupported encoding \"{other}\" (gzip, zstd)");
+                    _ => {
+                        let msg = format!("encode: unsupported encoding {written:?} (gzip, zstd)");
                         return Err(src.error(line, msg));
                     }
                 });
@@ -225,21 +232,25 @@ fn directive(
                 match (sub.name.as_str(), sub.args.as_slice()) {
                     ("max_size", [size]) => {
                         let bytes = units::size(size).ok_or_else(|| {
-                            src.error(sub.line, format!("max_size: invalid size \"{size}\""))
+                            let msg = format!("max_size: invalid size {:?}", sub.written_arg(0));
+                            src.error(sub.line, msg)
                         })?;
                         config.max_body = usize::try_from(bytes).unwrap_or(usize::MAX);
                     }
-                    (name, _) => {
-                        let msg = format!("request_body: unknown option \"{name}\"");
+                    _ => {
+                        let msg = format!("request_body: unknown option {:?}", sub.written.name);
                         return Err(src.error(sub.line, msg));
                     }
                 }
             }
         }
         name if NOT_APPLICABLE.contains(&name) => {
-            ignored.push(format!("{name} (line {})", d.line));
+            ignored.push(format!("{} (line {})", d.written.name, d.line));
         }
-        name => return Err(src.error(d.line, format!("unknown directive \"{name}\""))),
+        _ => {
+            let msg = format!("unknown directive {:?}", d.written.name);
+            return Err(src.error(d.line, msg));
+        }
     }
     Ok(())
 }
@@ -288,34 +299,56 @@ fn no_args_or_block(src: &SourceFile, d: &Directive) -> Result<()> {
     if d.args.is_empty() && d.block.is_none() {
         Ok(())
     } else {
-        Err(src.error(d.line, format!("{} takes no options here", d.name)))
+        Err(src.error(d.line, format!("{} takes no options here", d.written.name)))
     }
 }
 
 /// `header NAME VALUE`, `header -NAME`, or a block of such lines. Matchers are not supported.
+/// Names and values must be valid in HTTP (RFC 9110 §5.1, §5.5: no control characters): a
+/// header the server could never send is an error here, not a warning per response.
 fn header(src: &SourceFile, d: &Directive, out: &mut Vec<HeaderOp>) -> Result<()> {
-    let mut lines: Vec<(&[String], usize)> = Vec::new();
+    // Each line's words, expanded and as written, with its line number.
+    let mut lines: Vec<(Vec<&String>, Vec<&String>, usize)> = Vec::new();
     if !d.args.is_empty() {
-        lines.push((&d.args, d.line));
+        lines.push((
+            d.args.iter().collect(),
+            d.written.args.iter().collect(),
+            d.line,
+        ));
     }
-    let block: Vec<(Vec<String>, usize)> = d
-        .block
-        .iter()
-        .flatten()
-        .map(|b| {
-            let mut words = vec![b.name.clone()];
-            words.extend(b.args.iter().cloned());
-            (words, b.line)
-        })
-        .collect();
-    lines.extend(block.iter().map(|(w, l)| (w.as_slice(), *l)));
-    for (words, line) in lines {
-        let op = match words {
-            [name] if name.starts_with('-') && name.len() > 1 => HeaderOp::Remove(name[1..].into()),
-            [name, value @ ..] if !value.is_empty() && valid_header_name(name) => {
-                match name.strip_prefix('+') {
-                    Some(name) => HeaderOp::Add(name.into(), value.join(" ")),
-                    None => HeaderOp::Set(name.clone(), value.join(" ")),
+    for b in d.block.iter().flatten() {
+        let words = std::iter::once(&b.name).chain(&b.args).collect();
+        let written = std::iter::once(&b.written.name).chain(&b.written.args);
+        lines.push((words, written.collect(), b.line));
+    }
+    for (words, written, line) in lines {
+        let first = written.first().map_or("", |w| w.as_str());
+        let op = match words.as_slice() {
+            [name] if name.starts_with('-') && name.len() > 1 => {
+                let name = &name[1..];
+                if !valid_header_name(name) {
+                    let msg = format!("header: invalid header name {first:?}");
+                    return Err(src.error(line, msg));
+                }
+                HeaderOp::Remove(name.into())
+            }
+            // An invalid name here is most likely a matcher (`/api/*`, `@name`): the usage error.
+            [name, value @ ..] if !value.is_empty() && valid_header_name(bare(name)) => {
+                let add = name.starts_with('+');
+                let value = value
+                    .iter()
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if http::HeaderValue::from_str(&value).is_err() {
+                    // The value itself is not quoted: it may come from a placeholder.
+                    let msg = format!("header {first:?}: the value contains a control character");
+                    return Err(src.error(line, msg));
+                }
+                if add {
+                    HeaderOp::Add(bare(name).into(), value)
+                } else {
+                    HeaderOp::Set(bare(name).into(), value)
                 }
             }
             _ => {
@@ -328,17 +361,26 @@ fn header(src: &SourceFile, d: &Directive, out: &mut Vec<HeaderOp>) -> Result<()
     Ok(())
 }
 
+/// A header name without the `+` of `header +NAME VALUE`.
+fn bare(name: &str) -> &str {
+    name.strip_prefix('+').unwrap_or(name)
+}
+
 fn valid_header_name(name: &str) -> bool {
-    let bare = name.strip_prefix('+').unwrap_or(name);
-    http::HeaderName::from_bytes(bare.as_bytes()).is_ok()
+    http::HeaderName::from_bytes(name.as_bytes()).is_ok()
 }
 
 /// `host:port`, `[v6]:port`, `:port` or `http://...`; `https://` and a missing port are errors.
-fn address(src: &SourceFile, line: usize, key: &str) -> Result<SiteAddress> {
-    let bad = |why: &str| src.error(line, format!("site address \"{key}\": {why}"));
+/// `key` is the address expanded, `written` as written (what messages quote).
+fn address(src: &SourceFile, line: usize, key: &str, written: &str) -> Result<SiteAddress> {
+    let bad = |why: &str| src.error(line, format!("site address {written:?}: {why}"));
     let rest = match key.split_once("://") {
         Some(("http", rest)) => rest,
-        Some((scheme, _)) => return Err(bad(&format!("scheme {scheme} is not supported (http)"))),
+        // The scheme is named only when it is written as such, not the expansion of a placeholder.
+        Some((scheme, _)) if written.starts_with(&format!("{scheme}://")) => {
+            return Err(bad(&format!("scheme {scheme} is not supported (http)")));
+        }
+        Some(_) => return Err(bad("the scheme is not supported (http)")),
         None => key,
     };
     let rest = rest.trim_end_matches('/');
@@ -349,11 +391,27 @@ fn address(src: &SourceFile, line: usize, key: &str) -> Result<SiteAddress> {
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
     let host = if host.is_empty() { "127.0.0.1" } else { host };
+    if !valid_host(host) {
+        return Err(bad("invalid host (an IP address or a host name)"));
+    }
     Ok(SiteAddress {
         host: host.to_string(),
         port,
     })
 }
+
+/// An IP literal or a DNS name (RFC 1123 labels; `_` allowed, as `/etc/hosts` entries have it):
+/// anything else cannot be resolved, and the file, not the network, is at fault.
+fn valid_host(host: &str) -> bool {
+    let label = |l: &str| {
+        (1..=63).contains(&l.len())
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    host.parse::<std::net::IpAddr>().is_ok()
+        || (host.len() <= 253 && host.trim_end_matches('.').split('.').all(label))
 
 #[cfg(test)]
 mod tests {

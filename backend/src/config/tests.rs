@@ -249,6 +249,112 @@ fn errors_name_file_and_line() {
 }
 
 #[test]
+fn messages_quote_what_is_written_never_the_expansion() {
+    let env = [("K", "s3cret"), ("D", "php_server"), ("O", "ui")];
+    let text = "x:1 {\n {$D}\n mercure {\n  {$O}\n }\n}\n";
+    let w = parse(text, &env).unwrap().warning.unwrap();
+    assert!(
+        w.contains("{$D} (line 2)") && w.contains("mercure {$O} (line 4)"),
+        "{w}"
+    );
+    assert!(!w.contains("php_server") && !w.contains(" ui "), "{w}");
+    let cases = [
+        (
+            "x:1 {\n a{$K}\n}\n",
+            "Caddyfile:2: unknown directive \"a{$K}\"",
+        ),
+        (
+            "x:1 {\n request_body {\n  max_size {$K}\n }\n}\n",
+            "Caddyfile:3: max_size: invalid size \"{$K}\"",
+        ),
+        (
+            "x:1 {\n request_body {\n  {$K}\n }\n}\n",
+            "Caddyfile:3: request_body: unknown option \"{$K}\"",
+        ),
+        (
+            "x:1 {\n encode {\n  {$K}\n }\n}\n",
+            "Caddyfile:3: encode: unsupported encoding \"{$K}\" (gzip, zstd)",
+        ),
+        (
+            "x:1 {\n file_server {$K}\n}\n",
+            "Caddyfile:2: file_server takes no options here",
+        ),
+        (
+            "{$K}://x:1 {\n}\n",
+            "Caddyfile:1: site address \"{$K}://x:1\": the scheme is not supported (http)",
+        ),
+        (
+            "x:1 {\n a { {$K}\n }\n}\n",
+            "Caddyfile:2: unexpected \"{$K}\" after \"{\" on the same line",
+        ),
+        (
+            "x:1 {\n mercure {\n  publisher_jwt k {$K}\n }\n}\n",
+            "Caddyfile:3: mercure publisher_jwt: unsupported JWT algorithm \"{$K}\" (HS256, HS384 or HS512)",
+        ),
+    ];
+    for (text, want) in cases {
+        let e = parse(text, &env).unwrap_err();
+        assert_eq!(
+            (e.exit_code(), e.to_string().as_str()),
+            (78, want),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn values_that_cannot_work_name_their_line() {
+    let cases = [
+        (
+            "x:1 {\n header X-A \"a\tb\" \n header X-B \"a\u{0}b\"\n}\n",
+            "Caddyfile:3: header \"X-B\": the value contains a control character",
+        ),
+        (
+            "x:1 {\n header \"-X\u{1}\"\n}\n",
+            "Caddyfile:2: header: invalid header name \"-X\\u{1}\"",
+        ),
+        (
+            "x:1 {\n header \"X\u{1}\" v\n}\n",
+            "Caddyfile:2: header: expected NAME VALUE, +NAME VALUE or -NAME (matchers are not supported)",
+        ),
+        (
+            "x:1 {\n mercure {\n  cors_origins \"a\u{1b}[31m\"\n }\n}\n",
+            "Caddyfile:3: mercure cors_origins: origin \"a\\u{1b}[31m\" contains a control character",
+        ),
+        (
+            "x:1 {\n mercure {\n  subscriber_jwt k hs256\n }\n}\n",
+            "Caddyfile:3: mercure subscriber_jwt: unsupported JWT algorithm \"hs256\" (HS256, HS384 or HS512)",
+        ),
+        (
+            "x:1 {\n root \"a\u{0}\"\n}\n",
+            "Caddyfile:2: root: the directory name contains NUL",
+        ),
+        (
+            "a_b.-c:1 {\n}\n",
+            "Caddyfile:1: site address \"a_b.-c:1\": invalid host (an IP address or a host name)",
+        ),
+        (
+            "\u{1b}[2J {\n}\n",
+            "Caddyfile:1: site address \"\\u{1b}[2J\": needs a port",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(err(text), want, "{text:?}");
+    }
+    for host in [
+        "[::1]:1",
+        "127.0.0.1:1",
+        "localhost:1",
+        "my_host.local.:1",
+        ":1",
+    ] {
+        assert!(parse(&format!("{host} {{\n}}\n"), &[]).is_ok(), "{host}");
+    }
+    let c = parse("x:1 {\n header X-A \"tab\there\"\n}\n", &[]).unwrap();
+    assert_eq!(c.headers, [HeaderOp::Set("X-A".into(), "tab\there".into())]);
+}
+
+#[test]
 fn locate_prefers_flag_then_env_then_cwd() {
     let env = |name: &str| (name == "BRIDGE_CADDYFILE").then(|| "/etc/qb/Caddyfile".to_string());
     let flag = std::path::Path::new("mine");

@@ -1,23 +1,49 @@
 //! From tokens to a Caddyfile's shape: an optional global options block, then server blocks, each a
 //! list of directives (`name args... [{ sub-directives }]`), as in Caddy's `caddyfile.Parse`.
+//!
+//! Blocks nest at most [`MAX_DEPTH`] deep: the parser recurses per block, and a file of
+//! thousands of nested blocks must be an error naming its line, not a stack overflow.
 
 use super::SourceFile;
 use super::lexer::Token;
 use crate::error::Result;
 
+/// How deep blocks may nest (the site block is depth 1). Real files use 3 or 4.
+pub const MAX_DEPTH: usize = 64;
+
 /// One directive line, with its block if it opens one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
+    /// The name and arguments with placeholders expanded: what the directive means.
     pub name: String,
     pub args: Vec<String>,
     pub line: usize,
     pub block: Option<Vec<Directive>>,
+    /// The name and arguments as written: what messages quote (never the expansion, which may
+    /// hold a secret).
+    pub written: Written,
+}
+
+impl Directive {
+    /// Argument `i` as written (empty past the end).
+    pub fn written_arg(&self, i: usize) -> &str {
+        self.written.args.get(i).map_or("", String::as_str)
+    }
+}
+
+/// A directive's words as written in the file, before placeholder expansion.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Written {
+    pub name: String,
+    pub args: Vec<String>,
 }
 
 /// A server block: its addresses (`keys`) and directives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerBlock {
     pub keys: Vec<String>,
+    /// For each key, the token it came from as written (what messages quote).
+    pub written_keys: Vec<String>,
     pub line: usize,
     pub directives: Vec<Directive>,
 }
@@ -43,37 +69,32 @@ pub fn parse(src: &SourceFile, tokens: &[Token]) -> Result<Tree> {
     {
         p.pos += 1;
         p.expect_line_end(first)?;
-        tree.global = Some(p.block(first.line)?);
+        tree.global = Some(p.block(first.line, 1)?);
     }
     while let Some(first) = p.peek() {
         if first.brace {
-            return Err(src.error(first.line, format!("unexpected \"{}\"", first.text)));
+            return Err(src.error(first.line, format!("unexpected {:?}", first.written)));
         }
         let line = first.line;
         p.pos += 1;
-        let mut keys: Vec<String> = first
-            .text
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(str::to_string)
-            .collect();
+        let (mut keys, mut written_keys) = (Vec::new(), Vec::new());
         let mut opened = None;
-        while let Some(t) = p.next_on_line(line) {
-            if t.is_open() {
-                opened = Some(t);
+        let mut next = Some(first);
+        while let Some(t) = next {
+            for key in t.text.split(',').filter(|k| !k.is_empty()) {
+                keys.push(key.to_string());
+                written_keys.push(t.written.clone());
+            }
+            next = p.next_on_line(line);
+            if next.is_some_and(Token::is_open) {
+                opened = next;
                 break;
             }
-            keys.extend(
-                t.text
-                    .split(',')
-                    .filter(|k| !k.is_empty())
-                    .map(str::to_string),
-            );
         }
         let directives = match opened {
             Some(open) => {
                 p.expect_line_end(open)?;
-                p.block(open.line)?
+                p.block(open.line, 1)?
             }
             // The single-site form without braces: the rest of the file is the site's body.
             None if tree.servers.is_empty() => p.rest()?,
@@ -81,6 +102,7 @@ pub fn parse(src: &SourceFile, tokens: &[Token]) -> Result<Tree> {
         };
         tree.servers.push(ServerBlock {
             keys,
+            written_keys,
             line,
             directives,
         });
@@ -118,14 +140,18 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(t) if t.line == open.end_line && !t.is_close() => Err(self.src.error(
                 t.line,
-                format!("unexpected \"{}\" after \"{{\" on the same line", t.text),
+                format!("unexpected {:?} after \"{{\" on the same line", t.written),
             )),
             _ => Ok(()),
         }
     }
 
-    /// Directives up to the matching `}` (consumed).
-    fn block(&mut self, opened_at: usize) -> Result<Vec<Directive>> {
+    /// Directives up to the matching `}` (consumed) of a block at nesting `depth`.
+    fn block(&mut self, opened_at: usize, depth: usize) -> Result<Vec<Directive>> {
+        if depth > MAX_DEPTH {
+            let msg = format!("blocks nested deeper than {MAX_DEPTH}");
+            return Err(self.src.error(opened_at, msg));
+        }
         let mut out = Vec::new();
         loop {
             match self.peek() {
@@ -138,7 +164,7 @@ impl<'a> Parser<'a> {
                     self.pos += 1;
                     return Ok(out);
                 }
-                Some(_) => out.push(self.directive()?),
+                Some(_) => out.push(self.directive(depth)?),
             }
         }
     }
@@ -150,12 +176,13 @@ impl<'a> Parser<'a> {
             if t.is_close() {
                 return Err(self.src.error(t.line, "unexpected \"}\""));
             }
-            out.push(self.directive()?);
+            out.push(self.directive(1)?);
         }
         Ok(out)
     }
 
-    fn directive(&mut self) -> Result<Directive> {
+    /// One directive inside a block at nesting `depth` (its own block is one deeper).
+    fn directive(&mut self, depth: usize) -> Result<Directive> {
         let name = &self.tokens[self.pos];
         if name.is_open() {
             return Err(self.src.error(name.line, "unexpected \"{\""));
@@ -166,14 +193,19 @@ impl<'a> Parser<'a> {
             args: Vec::new(),
             line: name.line,
             block: None,
+            written: Written {
+                name: name.written.clone(),
+                args: Vec::new(),
+            },
         };
         while let Some(t) = self.next_on_line(name.line) {
             if t.is_open() {
                 self.expect_line_end(t)?;
-                d.block = Some(self.block(t.line)?);
+                d.block = Some(self.block(t.line, depth + 1)?);
                 break;
             }
             d.args.push(t.text.clone());
+            d.written.args.push(t.written.clone());
         }
         Ok(d)
     }
@@ -229,6 +261,59 @@ mod tests {
         let t = tree("{\n\t# nothing\n}\nx:1 {\n}\n").unwrap();
         assert!(t.global.unwrap().is_empty());
         assert!(t.servers[0].directives.is_empty());
+    }
+
+    #[test]
+    fn blocks_nest_up_to_max_depth() {
+        let nested = |depth: usize| {
+            let mut text = "x:1 {\n".to_string();
+            text.push_str(&"a {\n".repeat(depth - 1));
+            text.push_str(&"}\n".repeat(depth));
+            tree(&text)
+        };
+        assert!(nested(MAX_DEPTH).is_ok());
+        let err = nested(MAX_DEPTH + 1).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!("Caddyfile:{}: blocks nested deeper than 64", MAX_DEPTH + 1)
+        );
+        // The global block and the brace-less site count the same way.
+        let global = format!(
+            "{{\n{}{}",
+            "a {\n".repeat(MAX_DEPTH),
+            "}\n".repeat(MAX_DEPTH + 1)
+        );
+        assert!(
+            tree(&global)
+                .unwrap_err()
+                .to_string()
+                .contains("nested deeper")
+        );
+        let bare = format!(
+            ":1\n{}{}",
+            "a {\n".repeat(MAX_DEPTH),
+            "}\n".repeat(MAX_DEPTH)
+        );
+        assert!(
+            tree(&bare)
+                .unwrap_err()
+                .to_string()
+                .contains("nested deeper")
+        );
+    }
+
+    #[test]
+    fn directives_keep_what_was_written() {
+        let src = SourceFile::new("Caddyfile", "x:1 {\n {$N} a{$V}\n}\n");
+        let env = |name: &str| Some(format!("<{name}>"));
+        let t = parse(&src, &tokenize(&src, &env).unwrap()).unwrap();
+        let d = &t.servers[0].directives[0];
+        assert_eq!(
+            (d.name.as_str(), d.args.as_slice()),
+            ("<N>", &["a<V>".to_string()][..])
+        );
+        assert_eq!(d.written.name, "{$N}");
+        assert_eq!((d.written_arg(0), d.written_arg(1)), ("a{$V}", ""));
     }
 
     #[test]
