@@ -37,9 +37,13 @@ pub struct Options {
     pub exe_dir: Option<PathBuf>,
     /// The app data dir; `None` = `${XDG_DATA_HOME:-~/.local/share}/<org>/<app>`.
     pub data_dir: Option<PathBuf>,
-    /// `backend.log` rotates when it would grow past this many bytes.
+    /// `backend.log` rotates before it would grow past this many bytes ([`LOG_MAX_BYTES`]).
+    ///
+    /// [`LOG_MAX_BYTES`]: crate::LOG_MAX_BYTES
     pub log_max_bytes: u64,
-    /// Rotated logs kept (`backend.log.1` ..= `.N`).
+    /// Rotated logs kept (`backend.log.1` ..= `.N`; [`LOG_KEEP`]).
+    ///
+    /// [`LOG_KEEP`]: crate::LOG_KEEP
     pub log_keep: usize,
 }
 
@@ -59,8 +63,8 @@ impl Options {
             healthy_reset: Duration::from_secs(60),
             exe_dir: None,
             data_dir: None,
-            log_max_bytes: 5 * 1024 * 1024,
-            log_keep: 3,
+            log_max_bytes: crate::rotate::LOG_MAX_BYTES,
+            log_keep: crate::rotate::LOG_KEEP,
         }
     }
 }

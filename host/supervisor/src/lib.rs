@@ -16,13 +16,15 @@
 //!
 //! Beyond the API agreed with the host (/work/briefs/supervisor-api.md): [`Options`] also has
 //! `data_dir` (tests and the CLI's `--data-dir`), `log_max_bytes` and `log_keep` (the
-//! `backend.log` rotation, 5 MB x 3); [`Snapshot`] is `PartialEq`; the first
-//! [`Supervisor::subscribe`] receives every event since `start`. Supervision rules and defaults
-//! are in docs/contract.md §9.
+//! `backend.log` rotation, 5 MiB x 3); [`Snapshot`] is `PartialEq`; the first
+//! [`Supervisor::subscribe`] receives every event since `start`; [`RotatingLog`] is the writer
+//! the host's own `host.log` uses too (one rotation rule for every log file, docs/contract.md §6).
+//! Supervision rules and defaults are in docs/contract.md §9.
 //!
 //! Modules, one responsibility each: [`mode`] (Dev or Bundled), `datadir`, `secrets`, `paths`,
 //! `migrate`, `listener` (fd 3), `notify` (READY=1), `spawn` (fork/exec, the only `unsafe`),
-//! `process` and `logs` (a supervised process and its output), `probe` (`/healthz`), and
+//! `process` and `logs` (a supervised process and its output), `rotate` (size-rotated log
+//! files), `probe` (`/healthz`), and
 //! `supervise` (the loops and the pure state machine). The host↔backend contract is
 //! `docs/contract.md`.
 //!
@@ -30,8 +32,10 @@
 //! build on `std`/`tokio` `Command`, which fixes `envp` before `fork`, so `LISTEN_PID` could not
 //! be the child's own pid without a shell in between; hence one small `fork`/`execve` module on
 //! `libc` (which `nix` would only wrap). `sd-notify` is the sender's side (the backend uses it);
-//! receiving is one datagram socket. `file-rotate` was left for a 40-line size rotation that
-//! shares one file between all processes of a session.
+//! receiving is one datagram socket. `file-rotate` was left for a small size rotation
+//! that shares one file between all processes of a session and serves as a tracing `MakeWriter`
+//! (one event = one record, never split by a rotation), and that cuts back at open what an
+//! earlier run left.
 
 mod api;
 mod datadir;
@@ -44,6 +48,7 @@ mod notify;
 mod paths;
 mod probe;
 mod process;
+mod rotate;
 mod secrets;
 mod spawn;
 mod supervise;
@@ -52,4 +57,5 @@ pub use api::{ConnectionState, Event, Options, Snapshot, Supervisor};
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use paths::BackendPaths;
+pub use rotate::{LOG_KEEP, LOG_MAX_BYTES, RotatingLog, RotatingLogWriter};
 pub use secrets::Secret;

@@ -5,15 +5,15 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::logs::SharedLog;
 use crate::process;
+use crate::rotate::RotatingLog;
 use crate::spawn::{Command, ExitStatus, Guardian};
 
 /// Runs `cmd` (already `<backend> migrate`) to completion or until `limit` passes.
 pub(crate) async fn run(
     cmd: &Command,
     limit: Duration,
-    log: &SharedLog,
+    log: &RotatingLog,
     mut guardian: Option<&mut Guardian>,
 ) -> Result<()> {
     let mut proc = process::launch(cmd, log).map_err(|source| Error::Spawn {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, timeout};
 
-use crate::logs::{self, SharedLog, Tail};
+use crate::logs::{self, Tail};
+use crate::rotate::RotatingLog;
 use crate::spawn::{self, Child, Command, ExitStatus};
 
 /// How long a stopped process may take after SIGTERM before its group gets SIGKILL.
@@ -22,7 +23,7 @@ pub(crate) struct Launched {
 }
 
 /// Spawns `cmd` and starts draining its output into `log`.
-pub(crate) fn launch(cmd: &Command, log: &SharedLog) -> std::io::Result<Launched> {
+pub(crate) fn launch(cmd: &Command, log: &RotatingLog) -> std::io::Result<Launched> {
     let mut child = spawn::spawn(cmd)?;
     let tail = Tail::default();
     let pid = child.pid();

@@ -6,7 +6,10 @@
 //! - `{"event":"token_rotated","token":null}` (the token only with `--show-token`, for tests)
 //!
 //! SIGTERM or SIGINT stops the backend gracefully and exits 0. Logs (tracing, filter from
-//! `BRIDGE_LOG`, default `info`) go to stderr.
+//! `BRIDGE_LOG`, default [`DEFAULT_FILTER`]) go to stderr. The backend's own lines (target
+//! `backend`, debug level, docs/contract.md §6) are shown by default: this tool writes no log file
+//! of its own, its stderr is where a test or a service manager watches the backend, and
+//! `<data>/var/log/backend.log` keeps the bounded copy. `BRIDGE_LOG=info` hides them.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +21,9 @@ use qmlbridge_supervisor::{ConnectionState, Event, Mode, Options, Secret, Snapsh
 use serde::Serialize;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
+
+/// The log filter when `BRIDGE_LOG` is unset: the supervisor at info, the backend's lines too.
+const DEFAULT_FILTER: &str = "info,backend=debug";
 
 /// Supervise the qmlbridge backend (Bundled) or probe `BRIDGE_URL` (Dev), printing JSON lines.
 #[derive(Parser, Debug)]
@@ -152,7 +158,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BRIDGE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER)),
         )
         .init();
     match run(&args) {

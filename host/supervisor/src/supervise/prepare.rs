@@ -6,15 +6,14 @@ use std::ffi::OsString;
 use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use super::Ctx;
 use super::bundled::Outcome;
 use crate::api::Command;
 use crate::error::Error;
-use crate::logs::{RotatingFile, SharedLog};
 use crate::notify::NotifySocket;
 use crate::paths::{self, BackendPaths};
+use crate::rotate::RotatingLog;
 use crate::secrets::{self, Secret};
 use crate::spawn::{self, Guardian};
 use crate::{datadir, listener, migrate};
@@ -23,7 +22,7 @@ use crate::{datadir, listener, migrate};
 #[derive(Default)]
 pub(super) struct Kept {
     pub data_dir: Option<PathBuf>,
-    pub log: Option<SharedLog>,
+    pub log: Option<RotatingLog>,
     pub mercure_key: Option<Secret>,
     pub listener: Option<TcpListener>,
     pub notify: Option<NotifySocket>,
@@ -55,14 +54,14 @@ pub(super) async fn prepare(
     datadir::prepare(&data_dir)?;
     if kept.log.is_none() {
         let path = data_dir.join("var/log/backend.log");
-        let file =
-            RotatingFile::open(&path, opts.log_max_bytes, opts.log_keep).map_err(|source| {
+        let log =
+            RotatingLog::open(&path, opts.log_max_bytes, opts.log_keep).map_err(|source| {
                 Error::Spawn {
                     what: format!("open {}", path.display()),
                     source,
                 }
             })?;
-        kept.log = Some(Arc::new(Mutex::new(file)));
+        kept.log = Some(log);
     }
     // 2. secrets (the Mercure key: one per host session)
     if kept.mercure_key.is_none() {
