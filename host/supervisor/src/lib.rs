@@ -32,7 +32,8 @@
 //! build on `std`/`tokio` `Command`, which fixes `envp` before `fork`, so `LISTEN_PID` could not
 //! be the child's own pid without a shell in between; hence one small `fork`/`execve` module on
 //! `libc` (which `nix` would only wrap). `sd-notify` is the sender's side (the backend uses it);
-//! receiving is one datagram socket. `file-rotate` was left for a small size rotation
+//! receiving is one datagram socket, whose `SCM_CREDENTIALS` are read with `nix` (safe wrappers
+//! for `recvmsg` and its control messages). `file-rotate` was left for a small size rotation
 //! that shares one file between all processes of a session and serves as a tracing `MakeWriter`
 //! (one event = one record, never split by a rotation), and that cuts back at open what an
 //! earlier run left.

@@ -1,10 +1,13 @@
 //! Bundled start (issue 3, steps 1-7) with real processes: a backend that is not ours, the
-//! environment and fd 3 the contract promises, the private data dir, and each failing step ending
-//! Offline with an error naming it.
+//! environment and fd 3 the contract promises, the private data dir, readiness that only the
+//! backend itself can signal, and each failing step ending Offline with an error naming it.
 
 mod common;
 
+use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::path::{Path, PathBuf};
 use std::{fs, thread, time::Duration};
 
 use common::*;
@@ -172,4 +175,70 @@ fn restart_during_migration_starts_over() {
     sup.shutdown();
     let second = layout.pids("migrations")[1];
     wait_until("shutdown kills the running migrator", || !alive(second));
+}
+
+/// A data dir so deep that `<data>/var/notify.sock` does not fit `sockaddr_un` (107 bytes).
+fn deep_data_dir(layout: &Layout) -> PathBuf {
+    let dir = layout
+        .tmp
+        .path()
+        .join("d".repeat(100))
+        .join("qmlbridge/todo");
+    assert!(dir.join("var/notify.sock").as_os_str().len() > 107);
+    dir
+}
+
+/// Sends `READY=1` from this process to a `NOTIFY_SOCKET` value (a path, or `@name`).
+fn send_ready(notify: &str) {
+    let sender = UnixDatagram::unbound().unwrap();
+    match notify.strip_prefix('@') {
+        Some(name) => {
+            let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            sender.send_to_addr(b"READY=1", &addr).unwrap();
+        }
+        None => _ = sender.send_to(b"READY=1", notify).unwrap(),
+    }
+}
+
+/// The fallback `NOTIFY_SOCKET` is a filesystem socket in a private directory, never the abstract
+/// namespace (§4), and the backend's own `READY=1` through it counts.
+#[test]
+fn deep_data_dir_notify_socket_is_private_and_works() {
+    // /healthz always answers 503: only READY=1 can bring the backend Online.
+    let layout = Layout::fake("unhealthy_after_ms=0");
+    let mut opts = layout.options();
+    opts.data_dir = Some(deep_data_dir(&layout));
+    let sup = Supervisor::start(opts);
+    let events = Recorder::start(&sup);
+    wait_until("Online by READY=1", || {
+        events.states().contains(&ConnectionState::Online)
+    });
+    let notify = layout.spawns()[0]["notify"].as_str().unwrap().to_string();
+    assert!(!notify.starts_with('@'), "abstract socket: {notify}");
+    let dir = Path::new(&notify).parent().unwrap().to_path_buf();
+    let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700, "{}", dir.display());
+    sup.shutdown();
+    assert!(!dir.exists(), "{} left behind", dir.display());
+}
+
+/// Readiness cannot be spoofed: `READY=1` from another process (here the test itself) does not
+/// make the supervisor report Online, while the real backend never gets ready.
+#[test]
+fn ready_from_another_process_does_not_count() {
+    let layout = Layout::fake("never_ready");
+    let mut opts = layout.options();
+    opts.data_dir = Some(deep_data_dir(&layout));
+    opts.ready_timeout = Duration::from_secs(1);
+    opts.offline_threshold = Duration::from_secs(1);
+    let sup = Supervisor::start(opts);
+    let events = Recorder::start(&sup);
+    wait_until("the first backend started", || !layout.spawns().is_empty());
+    let notify = layout.spawns()[0]["notify"].as_str().unwrap().to_string();
+    send_ready(&notify);
+    // The backend that never got ready is killed at the ready timeout and replaced.
+    wait_until("a second spawn", || layout.spawns().len() >= 2);
+    let states = events.states();
+    assert!(!states.contains(&ConnectionState::Online), "{states:?}");
+    sup.shutdown();
 }

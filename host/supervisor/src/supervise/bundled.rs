@@ -165,8 +165,9 @@ async fn watch(
     proc: &mut Launched,
 ) -> Ended {
     let deadline = Instant::now() + ctx.opts.ready_timeout;
+    let pid = proc.pid();
     tokio::select! {
-        _ = ready(notify, prober) => {
+        _ = ready(notify, prober, pid) => {
             machine.ready(StdInstant::now());
             ctx.set_state(ConnectionState::Online, None);
         }
@@ -198,8 +199,9 @@ async fn watch(
     }
 }
 
-/// The first of: `READY=1` on the notify socket, or `/healthz` answering 200.
-async fn ready(notify: &NotifySocket, prober: &Prober) {
+/// The first of: `READY=1` on the notify socket from the child `pid` itself (§4), or `/healthz`
+/// answering 200.
+async fn ready(notify: &NotifySocket, prober: &Prober, pid: u32) {
     let by_probe = async {
         loop {
             if prober.check().await.is_ok() {
@@ -210,7 +212,7 @@ async fn ready(notify: &NotifySocket, prober: &Prober) {
     };
     tokio::pin!(by_probe);
     tokio::select! {
-        r = notify.ready() => if r.is_err() { (&mut by_probe).await },
+        r = notify.ready(pid) => if r.is_err() { (&mut by_probe).await },
         _ = &mut by_probe => {}
     }
 }

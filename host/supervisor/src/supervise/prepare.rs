@@ -146,7 +146,7 @@ pub(super) fn command(
     if let Some(port) = port {
         ours.push(("PORT", port.to_string()));
         if let Some(notify) = &kept.notify {
-            ours.push(("NOTIFY_SOCKET", notify.env_value().to_string()));
+            ours.push(("NOTIFY_SOCKET", notify.env_value()));
         }
     }
     let drop_key = |k: &OsString| {
