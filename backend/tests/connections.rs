@@ -171,7 +171,7 @@ fn healthz_answers_through_a_flood_of_idle_connections() {
     let list = request(
         server.addr,
         "GET",
-        "/api/todos",
+        "/api/items",
         &[("Authorization", &auth)],
         b"",
     );
@@ -210,7 +210,7 @@ fn the_target_host_must_be_ours_and_unambiguous() {
     let evil_target = request(
         server.addr,
         "GET",
-        "http://evil.example/api/todos",
+        "http://evil.example/api/items",
         &[("Authorization", &auth)],
         b"",
     );
@@ -222,7 +222,7 @@ fn the_target_host_must_be_ours_and_unambiguous() {
     let our_target = request(
         server.addr,
         "GET",
-        &format!("http://{ours}/api/todos"),
+        &format!("http://{ours}/api/items"),
         &[("Authorization", &auth), ("Host", "evil.example")],
         b"",
     );

@@ -412,6 +412,7 @@ fn valid_host(host: &str) -> bool {
     };
     host.parse::<std::net::IpAddr>().is_ok()
         || (host.len() <= 253 && host.trim_end_matches('.').split('.').all(label))
+}
 
 #[cfg(test)]
 mod tests {

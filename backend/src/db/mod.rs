@@ -6,7 +6,7 @@
 //! Durability (issue 2, "never lost once the API answered 2xx"): WAL with `synchronous=FULL`
 //! fsyncs the WAL at every commit, so a committed change survives a SIGKILL of the backend and
 //! also a power loss. (`NORMAL` would survive a SIGKILL too, since the WAL write reaches the OS
-//! before the commit returns, but not a power loss; todo writes are rare, reads dominate.)
+//! before the commit returns, but not a power loss; a desktop app writes rarely and reads often.)
 //!
 //! Every write goes through [`Db::write`]: an explicit `BEGIN IMMEDIATE` ... `COMMIT` whose
 //! result is checked. An autocommit statement read with `query_row` (`INSERT ... RETURNING`)

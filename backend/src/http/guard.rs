@@ -15,16 +15,16 @@ use crate::secret::Secret;
 /// The expected bearer token, kept as its SHA-256 so the comparison is constant-time and does
 /// not reveal the token's length either.
 #[derive(Clone)]
-pub struct Bearer(Arc<[u8; 32]>);
+pub(crate) struct Bearer(Arc<[u8; 32]>);
 
 impl Bearer {
     /// Accepts exactly `token`.
-    pub fn new(token: &Secret) -> Self {
+    pub(crate) fn new(token: &Secret) -> Self {
         Bearer(Arc::new(Sha256::digest(token.expose().as_bytes()).into()))
     }
 
     /// Whether an `Authorization` header value carries our token.
-    pub fn accepts(&self, header: &[u8]) -> bool {
+    pub(crate) fn accepts(&self, header: &[u8]) -> bool {
         let Some(scheme) = header.get(..7) else {
             return false;
         };
@@ -40,14 +40,14 @@ impl Bearer {
 /// under `/api/`. (Checked by path there, not per route: unknown `/api/...` paths are behind the
 /// token too, and the hot path pays for one middleware instead of two.)
 #[derive(Clone)]
-pub struct Guards {
+pub(crate) struct Guards {
     pub hosts: AllowedHosts,
     pub bearer: Bearer,
 }
 
 impl Guards {
     /// The response that refuses `req`, or `None` when it may pass.
-    pub fn refuse(&self, req: &Request) -> Option<ApiError> {
+    pub(crate) fn refuse(&self, req: &Request) -> Option<ApiError> {
         if let Err(refusal) = self.hosts.check(req) {
             return Some(refusal);
         }
@@ -65,11 +65,11 @@ impl Guards {
 /// The `Host` values we answer to: the served address, `localhost` with or without its port,
 /// and the Caddyfile's host name with the port.
 #[derive(Clone, Debug)]
-pub struct AllowedHosts(Arc<Vec<String>>);
+pub(crate) struct AllowedHosts(Arc<Vec<String>>);
 
 impl AllowedHosts {
     /// The hosts for a listener on `served` with the Caddyfile host `site_host`.
-    pub fn new(served: SocketAddr, site_host: &str) -> Self {
+    pub(crate) fn new(served: SocketAddr, site_host: &str) -> Self {
         let port = served.port();
         let mut hosts = vec![
             format!("localhost:{port}"),
@@ -92,7 +92,7 @@ impl AllowedHosts {
     }
 
     /// Whether `host` (a `Host` header value) is one of ours.
-    pub fn allows(&self, host: &str) -> bool {
+    pub(crate) fn allows(&self, host: &str) -> bool {
         self.0.iter().any(|h| h.eq_ignore_ascii_case(host))
     }
 
@@ -101,7 +101,7 @@ impl AllowedHosts {
     /// DNS-rebinding page's requests carry the attacker's host name). More than one `Host`, or
     /// an invalid one, is 400 whatever the target says: two parsers (a proxy's, ours) must
     /// never disagree about which host a request is for.
-    pub fn check(&self, req: &Request) -> Result<(), ApiError> {
+    pub(crate) fn check(&self, req: &Request) -> Result<(), ApiError> {
         let mut hosts = req.headers().get_all(header::HOST).iter();
         let host = hosts.next();
         if hosts.next().is_some() {

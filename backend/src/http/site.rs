@@ -20,14 +20,14 @@ use super::guard::Guards;
 use crate::config::{Config, Encoding, HeaderOp};
 
 /// The fallback for paths no route takes (404 problem+json).
-pub async fn not_found() -> ApiError {
+pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound
 }
 
 /// Adds the file server or a 404 fallback. Files are served from under `root` and never from
 /// outside it: `ServeDir` refuses `..`, and [`stays_inside`] refuses what a symlink would take
 /// outside (§10). The root is resolved once, here: it must exist when `serve` starts.
-pub fn static_files(router: Router, config: &Config) -> Router {
+pub(crate) fn static_files(router: Router, config: &Config) -> Router {
     match (&config.root, config.file_server) {
         (Some(root), true) => match root.canonicalize() {
             Ok(real) if real.is_dir() => {
@@ -118,9 +118,9 @@ fn resolves_inside(root: &Path, path: &Path) -> bool {
 }
 
 /// Compression, then one front layer for everything per-request (one layer instead of five:
-/// this is the hot path of `GET /api/todos`): the `Host` guard, the bearer token on `/api/`, the
+/// this is the hot path of every API request): the `Host` guard, the bearer token on `/api/`, the
 /// bare-error mapping, `header` edits and the `log` line.
-pub fn layers(router: Router, config: &Config, guards: Guards) -> Router {
+pub(crate) fn layers(router: Router, config: &Config, guards: Guards) -> Router {
     let mut router = router;
     if !config.encode.is_empty() {
         let has = |e| config.encode.contains(&e);
@@ -135,7 +135,7 @@ pub fn layers(router: Router, config: &Config, guards: Guards) -> Router {
 /// The front layer alone (guards, bare-error mapping, `header`, `log`), without
 /// compression: for the Mercure hub, whose SSE streams are never compressed and whose idle
 /// subscribers would each keep the compression body wrapper alive (~4.7 KB per subscriber).
-pub fn front(router: Router, config: &Config, guards: Guards) -> Router {
+pub(crate) fn front(router: Router, config: &Config, guards: Guards) -> Router {
     let front = Arc::new(Front {
         guards,
         ops: header_ops(&config.headers),

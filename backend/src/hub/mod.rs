@@ -231,7 +231,7 @@ fn subscriber_record(
 }
 
 /// Above this many (selector, topic) pairs to match, or updates to filter, the work is
-/// [`offload`]ed. Far above what a todo app does (one selector, two topics).
+/// [`offload`]ed. Far above what a desktop app does (one selector, two topics).
 const OFFLOAD_ABOVE: usize = 1024;
 
 /// Runs CPU-heavy hub work (compiling templates, matching many selectors) without holding up an

@@ -1,7 +1,7 @@
 //! Topic selectors (Mercure spec, "Topic Selectors"): `*`, exact match, URI templates.
 //!
 //! Selectors are compiled once and shared: [`SelectorStore`] interns them by text, so 10,000
-//! subscribers on `/api/todos` hold one `Arc<Selector>`, and a template remembers its verdict per
+//! subscribers on `/api/items` hold one `Arc<Selector>`, and a template remembers its verdict per
 //! topic. A publish evaluates each distinct live selector once, before the registry's lock is
 //! taken ([`Selector::evaluate`]); under the lock each subscriber's selectors then only read that
 //! verdict ([`Selector::matches_update`]), so the matching cost never holds up other requests.
@@ -208,11 +208,11 @@ mod tests {
     #[test]
     fn the_four_rules() {
         assert!(sel("*").matches("anything"));
-        assert!(sel("/api/todos").matches("/api/todos"));
-        assert!(!sel("/api/todos").matches("/api/todos/1"));
+        assert!(sel("/api/items").matches("/api/items"));
+        assert!(!sel("/api/items").matches("/api/items/1"));
         // Rule 2 compares templates with templates.
-        assert!(sel("/api/todos/{id}").matches("/api/todos/{id}"));
-        assert!(sel("/api/todos/{id}").matches("/api/todos/7"));
+        assert!(sel("/api/items/{id}").matches("/api/items/{id}"));
+        assert!(sel("/api/items/{id}").matches("/api/items/7"));
         // An invalid template is an ordinary string.
         assert!(sel("/a/{b").matches("/a/{b"));
         assert!(!sel("/a/{b").matches("/a/x"));

@@ -195,11 +195,11 @@ mod tests {
 
     #[test]
     fn simple_expansion_matches_one_segment() {
-        assert!(matches("/api/todos/{id}", "/api/todos/42"));
-        assert!(matches("/api/todos/{id}", "/api/todos/"));
-        assert!(matches("/api/todos/{id}", "/api/todos/a%20b"));
-        assert!(!matches("/api/todos/{id}", "/api/todos/42/x"));
-        assert!(!matches("/api/todos/{id}", "/api/todo/42"));
+        assert!(matches("/api/items/{id}", "/api/items/42"));
+        assert!(matches("/api/items/{id}", "/api/items/"));
+        assert!(matches("/api/items/{id}", "/api/items/a%20b"));
+        assert!(!matches("/api/items/{id}", "/api/items/42/x"));
+        assert!(!matches("/api/items/{id}", "/api/item/42"));
         assert!(matches(
             "https://example.com/books/{name}",
             "https://example.com/books/foo"

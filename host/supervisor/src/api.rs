@@ -19,7 +19,7 @@ use crate::secrets::Secret;
 pub struct Options {
     /// Organisation name: the first data-dir component (`qmlbridge`).
     pub org: String,
-    /// Application name: the second data-dir component and the `share/<app>` fallbacks (`todo`).
+    /// Application name: the second data-dir component and the `share/<app>` fallbacks (`notes`).
     pub app: String,
     /// The backend binary's file name (`<app>-backend`).
     pub backend_bin: String,

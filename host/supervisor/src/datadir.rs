@@ -61,8 +61,8 @@ mod tests {
             _ => None,
         };
         assert_eq!(
-            locate("qmlbridge", "todo", &env).unwrap(),
-            Path::new("/x/data/qmlbridge/todo")
+            locate("example", "notes", &env).unwrap(),
+            Path::new("/x/data/example/notes")
         );
         let env = |n: &str| match n {
             "XDG_DATA_HOME" => Some("relative".to_string()),

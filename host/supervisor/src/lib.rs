@@ -5,7 +5,7 @@
 //! ```no_run
 //! use qmlbridge_supervisor::{Event, Options, Supervisor};
 //!
-//! let sup = Supervisor::start(Options::new("qmlbridge", "todo"));
+//! let sup = Supervisor::start(Options::new("example", "notes"));
 //! let mut events = sup.subscribe();
 //! while let Ok(event) = events.blocking_recv() {
 //!     if let Event::State(snapshot) = event {

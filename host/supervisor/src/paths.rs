@@ -104,7 +104,7 @@ mod tests {
     use super::*;
     use std::fs;
 
-    const BIN: &str = "todo-backend";
+    const BIN: &str = "notes-backend";
 
     fn touch(path: &Path, mode: u32) {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -119,8 +119,8 @@ mod tests {
         touch(&exe.join("bin").join(BIN), 0o755);
         touch(&exe.join("Caddyfile"), 0o644);
         fs::create_dir_all(exe.join("backend")).unwrap();
-        touch(&tmp.path().join("share/todo/Caddyfile"), 0o644);
-        let p = resolve(&exe, "todo", BIN, &|_| None).unwrap();
+        touch(&tmp.path().join("share/notes/Caddyfile"), 0o644);
+        let p = resolve(&exe, "notes", BIN, &|_| None).unwrap();
         assert_eq!(p.bin, exe.join("bin").join(BIN).canonicalize().unwrap());
         assert_eq!(p.caddyfile, exe.join("Caddyfile").canonicalize().unwrap());
     }
@@ -130,19 +130,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let exe = tmp.path().join("usr/bin");
         touch(&exe.join(BIN), 0o644); // not executable: skipped
-        let share = tmp.path().join("usr/share/todo");
+        let share = tmp.path().join("usr/share/notes");
         touch(&share.join("bin").join(BIN), 0o755);
         touch(&share.join("Caddyfile"), 0o644);
         fs::create_dir_all(share.join("backend")).unwrap();
-        let p = resolve(&exe, "todo", BIN, &|_| None).unwrap();
+        let p = resolve(&exe, "notes", BIN, &|_| None).unwrap();
         assert_eq!(p.dir, share.join("backend").canonicalize().unwrap());
-        assert!(p.bin.ends_with("share/todo/bin/todo-backend"));
+        assert!(p.bin.ends_with("share/notes/bin/notes-backend"));
     }
 
     #[test]
     fn not_found_lists_every_path_tried() {
         let tmp = tempfile::tempdir().unwrap();
-        let err = resolve(tmp.path(), "todo", BIN, &|_| None).unwrap_err();
+        let err = resolve(tmp.path(), "notes", BIN, &|_| None).unwrap_err();
         let Error::NotFound { what, tried } = &err else {
             panic!("{err}")
         };
@@ -159,7 +159,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         touch(&tmp.path().join("bin").join(BIN), 0o755);
         let env = |name: &str| (name == "BRIDGE_BIN").then(|| "/nonexistent/be".to_string());
-        let err = resolve(tmp.path(), "todo", BIN, &env).unwrap_err();
+        let err = resolve(tmp.path(), "notes", BIN, &env).unwrap_err();
         assert!(err.to_string().contains("tried /nonexistent/be"), "{err}");
     }
 }
