@@ -65,7 +65,7 @@ launch() {
   host=$(pgrep -x qmlbridge || true)
   kill -TERM ${host:-$pid}
   wait "$pid" || true
-  while pgrep -x qmlbridge-backe >/dev/null; do sleep 0.05; done
+  while pgrep -x todo-backend >/dev/null; do sleep 0.05; done
   echo "$t_win $t_online"
 }
 

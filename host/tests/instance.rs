@@ -38,7 +38,7 @@ fn backends_of(marker: &str) -> usize {
             let dir = e.path();
             let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
             let env = std::fs::read(dir.join("environ")).unwrap_or_default();
-            comm.trim() == "qmlbridge-backe" && String::from_utf8_lossy(&env).contains(marker)
+            comm.trim() == "todo-backend" && String::from_utf8_lossy(&env).contains(marker)
         })
         .count()
 }

@@ -32,6 +32,8 @@ pub enum ApiError {
     NotFound,
     /// 405.
     MethodNotAllowed,
+    /// 406: `Accept` excludes JSON (and problem+json).
+    NotAcceptable,
     /// 413: body over `request_body max_size`.
     PayloadTooLarge,
     /// 415: a body that is not `application/json`.
@@ -56,6 +58,7 @@ impl ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
@@ -73,6 +76,9 @@ impl ApiError {
             ApiError::Unauthorized => "a valid Authorization: Bearer token is required",
             ApiError::NotFound => "no such resource",
             ApiError::MethodNotAllowed => "this method is not allowed on this resource",
+            ApiError::NotAcceptable => {
+                "this resource answers application/json only (see the Accept header)"
+            }
             ApiError::PayloadTooLarge => "the request body is over the size limit",
             ApiError::UnsupportedMediaType => "the request body must be application/json",
             ApiError::MisdirectedRequest => "this server does not serve that Host",

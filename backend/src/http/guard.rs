@@ -58,8 +58,42 @@ impl Guards {
                 .get(header::AUTHORIZATION)
                 .is_some_and(|v| self.bearer.accepts(v.as_bytes()))
         };
-        (api && !authorized()).then_some(ApiError::Unauthorized)
+        if api && !authorized() {
+            return Some(ApiError::Unauthorized);
+        }
+        // Responses there are JSON (`docs/contract.md` §7); the hub and static files negotiate
+        // nothing.
+        let json_only = api || path == "/healthz";
+        (json_only && !accepts_json(req.headers())).then_some(ApiError::NotAcceptable)
     }
+}
+
+/// Whether the `Accept` fields (RFC 9110 §12.5.1) allow a JSON answer: one of
+/// `application/json`, `application/problem+json`, `application/*` or `*/*` with a non-zero `q`.
+/// No `Accept` at all means anything.
+fn accepts_json(headers: &http::HeaderMap) -> bool {
+    let mut fields = headers.get_all(header::ACCEPT).iter().peekable();
+    if fields.peek().is_none() {
+        return true;
+    }
+    fields
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let zero = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .or_else(|| p.strip_prefix("Q="))
+                    .is_some_and(|q| q.trim().parse::<f32>().is_ok_and(|q| q <= 0.0))
+            });
+            !zero
+                && matches!(
+                    media.as_str(),
+                    "application/json" | "application/problem+json" | "application/*" | "*/*"
+                )
+        })
 }
 
 /// The `Host` values we answer to: the served address, `localhost` with or without its port,
@@ -161,6 +195,36 @@ fn valid_host(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_allows_json() {
+        let with = |values: &[&str]| {
+            let mut h = http::HeaderMap::new();
+            for v in values {
+                h.append(header::ACCEPT, http::HeaderValue::from_str(v).unwrap());
+            }
+            accepts_json(&h)
+        };
+        assert!(with(&[]));
+        for ok in [
+            "application/json",
+            "*/*",
+            "text/html, application/*;q=0.1",
+            "application/problem+json",
+            "Application/JSON; charset=utf-8",
+        ] {
+            assert!(with(&[ok]), "{ok}");
+        }
+        assert!(with(&["text/html", "application/json"]));
+        for refused in [
+            "text/html",
+            "application/xml, text/*",
+            "application/json;q=0",
+            "image/*",
+        ] {
+            assert!(!with(&[refused]), "{refused}");
+        }
+    }
 
     #[test]
     fn bearer_needs_the_scheme_and_the_exact_token() {

@@ -15,20 +15,36 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 /// The binary under test: the fixture app (`examples/fixture`), a backend built on the public
-/// API with the resources `items` and `tags`. `cargo test` builds examples before it runs tests,
-/// into `<target>/<profile>/examples/` beside the test binaries' `deps/`.
+/// API with the resources `items` and `tags`. Built here with cargo (a no-op when fresh), into
+/// `<target>/<profile>/examples/` beside the test binaries' `deps/`: a `cargo test --test X`
+/// builds no examples by itself.
 pub static BIN: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
+    let target_dir = profile_dir.parent().expect("target dir");
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "qmlbridge-backend",
+            "--example",
+            "fixture",
+        ])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        cargo.arg("--release");
+    }
+    let status = cargo.status().expect("run cargo build --example fixture");
+    assert!(status.success(), "cargo build --example fixture failed");
     let bin = profile_dir.join("examples/fixture");
-    assert!(
-        bin.exists(),
-        "{} is missing: run the tests with cargo test",
-        bin.display()
-    );
+    assert!(bin.exists(), "{} missing after the build", bin.display());
     bin
 });
 /// How many migrations the fixture has.

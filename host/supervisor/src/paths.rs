@@ -4,7 +4,7 @@
 //!
 //! | what | override | candidates |
 //! | --- | --- | --- |
-//! | binary (`<bin>`: `Options::backend_bin`, `<app>-backend` by default) | `BRIDGE_BIN` | `bin/<bin>`, `<bin>` (cargo puts both binaries in `target/<profile>/`), `../share/<app>/bin/<bin>`, `../usr/share/<app>/bin/<bin>` |
+//! | binary (`<bin>`: `Options::backend_bin`, `<app>-backend` by default) | `BRIDGE_BACKEND_BIN` | `bin/<bin>`, `<bin>` (cargo puts both binaries in `target/<profile>/`), `../share/<app>/bin/<bin>`, `../usr/share/<app>/bin/<bin>` |
 //! | backend dir | `BRIDGE_BACKEND_DIR` | `backend`, `../share/<app>/backend`, `../usr/share/<app>/backend`, and in a cargo tree (`<exe_dir>/..` named `target`) the workspace's `examples/<app>/backend`, then its `backend` |
 //! | Caddyfile | `BRIDGE_CADDYFILE` | `Caddyfile`, `../share/<app>/Caddyfile`, `../usr/share/<app>/Caddyfile`, and in a cargo tree the repository's `Caddyfile` |
 //!
@@ -42,7 +42,12 @@ pub(crate) fn resolve(
 
     let mut bins = vec![exe_dir.join("bin").join(bin_name), exe_dir.join(bin_name)];
     bins.extend(share.iter().map(|s| s.join("bin").join(bin_name)));
-    let bin = find("backend binary", env("BRIDGE_BIN"), bins, is_executable)?;
+    let bin = find(
+        "backend binary",
+        env("BRIDGE_BACKEND_BIN"),
+        bins,
+        is_executable,
+    )?;
 
     let mut dirs = vec![exe_dir.join("backend")];
     dirs.extend(share.iter().map(|s| s.join("backend")));
@@ -158,7 +163,8 @@ mod tests {
     fn override_is_exclusive() {
         let tmp = tempfile::tempdir().unwrap();
         touch(&tmp.path().join("bin").join(BIN), 0o755);
-        let env = |name: &str| (name == "BRIDGE_BIN").then(|| "/nonexistent/be".to_string());
+        let env =
+            |name: &str| (name == "BRIDGE_BACKEND_BIN").then(|| "/nonexistent/be".to_string());
         let err = resolve(tmp.path(), "notes", BIN, &env).unwrap_err();
         assert!(err.to_string().contains("tried /nonexistent/be"), "{err}");
     }
