@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Backend benchmark (issue 2): `GET /api/todos` with 100 rows at 64 keep-alive connections
+# Backend benchmark: the todo example's `GET /api/todos` (the generic resource path) with 100 rows at 64 keep-alive connections
 # (wrk -t2 -c64 -d10s), and the idle RSS of `serve`. Prints the numbers and the ratio to the
 # targets (>= 30,000 req/s, p99 <= 5 ms, idle RSS <= 15 MB on a 2-core machine).
 #
 #   scripts/bench-backend.sh               # release build, the committed Caddyfile
 #   DURATION=30s scripts/bench-backend.sh  # longer run
+#   BENCH_BACKEND_BIN=/path/to/an-older-backend scripts/bench-backend.sh   # the same run on another build
 #
 # For scale it also runs the same wrk against bare axum serving the same bytes
 # (backend/benches/list_reference.rs): on a loaded machine the absolute numbers say more about
@@ -16,8 +17,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 duration=${DURATION:-10s}
-cargo build --release -q -p todo-backend
-bin=${CARGO_TARGET_DIR:-$repo/target}/release/todo-backend
+if [ -n "${BENCH_BACKEND_BIN:-}" ]; then
+  bin=$BENCH_BACKEND_BIN
+else
+  cargo build --release -q -p todo-backend
+  bin=${CARGO_TARGET_DIR:-$repo/target}/release/todo-backend
+fi
 reference=$(cargo bench -q -p qmlbridge-backend --bench list_reference --no-run --message-format=json 2>/dev/null |
   sed -n 's/.*"executable":"\([^"]*list_reference[^"]*\)".*/\1/p' | tail -1)
 command -v wrk >/dev/null || { echo "bench-backend: wrk missing (scripts/install-deps.sh bench)" >&2; exit 1; }
