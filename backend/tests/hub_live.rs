@@ -97,3 +97,26 @@ async fn public_updates_are_replayable_and_private_ones_need_the_topic() {
         ("secret", Some("announce"), Some("my-id-1"))
     );
 }
+
+#[tokio::test]
+async fn an_app_update_with_an_unusable_id_gets_a_generated_one() {
+    let server = Server::start(qmlbridge_backend::config::mercure::MercureConfig {
+        anonymous: true,
+        ..config()
+    })
+    .await;
+    let mut sse = hub_support::Sse::new(server.subscribe_with(&topics(&["/x"]), |r| r).await);
+    let hub: &dyn Publisher = &server.hub;
+    for bad in ["#own", "a\u{7}b", " padded", ""] {
+        hub.publish(
+            LiveUpdate::new(vec!["/x".to_owned()], bad)
+                .id(bad)
+                .event_type("t\u{0}"),
+        );
+        let event = sse.expect_event().await;
+        let id = event.id.unwrap_or_default();
+        assert!(id.starts_with("urn:uuid:"), "{bad:?} -> {id:?}");
+        assert_eq!(event.event, None, "an unusable type is dropped");
+        assert_eq!(event.data, bad);
+    }
+}

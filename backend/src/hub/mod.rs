@@ -193,15 +193,32 @@ impl Hub {
 }
 
 impl Publisher for Hub {
+    /// An app's update gets the checks a `POST` gets (spec: "Publication"): an `id` or `type`
+    /// that a header or an SSE field could not carry, or an id starting with `#`, is dropped
+    /// with a warning (the hub generates the id; the update still goes out).
     fn publish(&self, update: LiveUpdate) {
+        let id = update.id.filter(|id| {
+            let ok = !id.is_empty() && !id.starts_with('#') && update::is_field_value(id);
+            if !ok {
+                tracing::warn!(target: "qmlbridge_backend::hub", "an app's update had an unusable id: the hub generates one");
+            }
+            ok
+        });
+        let event_type = update.event_type.filter(|t| {
+            let ok = update::is_field_value(t);
+            if !ok {
+                tracing::warn!(target: "qmlbridge_backend::hub", "an app's update had an unusable event type: dropped");
+            }
+            ok
+        });
         Hub::publish(
             self,
             Draft {
                 topics: update.topics,
                 data: update.data,
                 private: update.private,
-                id: update.id,
-                event_type: update.event_type,
+                id,
+                event_type,
                 ..Draft::default()
             },
         );
