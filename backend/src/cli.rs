@@ -29,7 +29,8 @@ enum Command {
     Migrate,
     /// Serve HTTP until SIGTERM/SIGINT.
     Serve {
-        /// The Caddyfile (default: $BRIDGE_CADDYFILE, else ./Caddyfile).
+        /// The Caddyfile (default: $BRIDGE_CADDYFILE, else ./Caddyfile, else the framework's
+        /// built-in default configuration).
         #[arg(long, value_name = "PATH")]
         config: Option<PathBuf>,
     },
@@ -58,8 +59,8 @@ pub(crate) fn run(backend: Backend) -> ExitCode {
     let result = match cli.command {
         Command::Migrate => crate::serve::migrate(backend.migrations),
         Command::Serve { config } => {
-            let path = config::locate(config.as_deref(), &config::process_env);
-            crate::serve::serve(&path, backend)
+            let source = config::locate(config.as_deref(), &config::process_env);
+            crate::serve::serve(&source, backend)
         }
     };
     match result {

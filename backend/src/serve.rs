@@ -1,7 +1,6 @@
 //! `serve` and `migrate`: the two subcommands, from configuration to a running server
 //! (`docs/contract.md` §1-§5).
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -40,11 +39,14 @@ pub(crate) fn migrate(migrations: &'static [Migration]) -> Result<()> {
     Ok(())
 }
 
-/// `<app>-backend serve`: reads the Caddyfile at `config_path`, opens (and migrates) the
+/// `<app>-backend serve`: reads the configuration from `source`, opens (and migrates) the
 /// database, listens, and serves `backend` until SIGTERM/SIGINT.
-pub(crate) fn serve(config_path: &Path, mut backend: Backend) -> Result<()> {
+pub(crate) fn serve(source: &config::Source, mut backend: Backend) -> Result<()> {
     let apis = backend.apis()?;
-    let config = Config::load(config_path, &config::process_env)?;
+    let config = Config::load_source(source, &config::process_env)?;
+    if *source == config::Source::BuiltIn {
+        tracing::info!(target: TARGET, "no Caddyfile here: using the framework's default configuration");
+    }
     if let Some(warning) = &config.warning {
         tracing::warn!(target: TARGET, "{warning}");
     }

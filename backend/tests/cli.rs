@@ -121,3 +121,23 @@ fn port_in_use_exits_1() {
     assert_eq!(out.code(), Some(1), "{}", out.stderr);
     assert!(out.stderr.contains(&port), "{}", out.stderr);
 }
+
+#[test]
+fn without_any_caddyfile_serve_uses_the_framework_default() {
+    let w = Workdir::new();
+    std::fs::remove_file(w.path().join("Caddyfile")).unwrap();
+    let mut cmd = w.command(&["serve"]);
+    cmd.env("PORT", "0");
+    let server = support::Server::start(cmd);
+    assert!(
+        server
+            .log()
+            .contains("using the framework's default configuration"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(server.api("GET", "/api/items", None).status, 200);
+    // The default mounts the hub.
+    let hub = support::request(server.addr, "GET", "/.well-known/mercure", &[], b"");
+    assert_ne!(hub.status, 404, "{}", hub.body);
+}

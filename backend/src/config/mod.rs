@@ -36,17 +36,47 @@ impl SourceFile {
     }
 }
 
-/// Where `serve` reads its Caddyfile: `--config`, else `$BRIDGE_CADDYFILE`, else `./Caddyfile`.
-pub fn locate(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
-    match flag {
-        Some(path) => path.to_path_buf(),
-        None => env("BRIDGE_CADDYFILE")
-            .filter(|p| !p.is_empty())
-            .map_or_else(|| PathBuf::from("Caddyfile"), PathBuf::from),
+/// The framework's default configuration: the repository's top-level `Caddyfile`, built in.
+pub const DEFAULT_CADDYFILE: &str = include_str!("../../../Caddyfile");
+
+/// Where `serve`'s configuration comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file (`--config`, `$BRIDGE_CADDYFILE` or `./Caddyfile`); missing is an error.
+    File(PathBuf),
+    /// None was named and there is no `./Caddyfile`: [`DEFAULT_CADDYFILE`].
+    BuiltIn,
+}
+
+/// Where `serve` reads its Caddyfile: `--config`, else `$BRIDGE_CADDYFILE`, else `./Caddyfile`,
+/// else (when the app ships none) the framework's default.
+pub fn locate(flag: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Source {
+    if let Some(path) = flag {
+        return Source::File(path.to_path_buf());
+    }
+    if let Some(path) = env("BRIDGE_CADDYFILE").filter(|p| !p.is_empty()) {
+        return Source::File(PathBuf::from(path));
+    }
+    let here = PathBuf::from("Caddyfile");
+    if here.exists() {
+        Source::File(here)
+    } else {
+        Source::BuiltIn
     }
 }
 
 impl Config {
+    /// Reads and interprets the configuration from `source`.
+    pub fn load_source(source: &Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Config> {
+        match source {
+            Source::File(path) => Config::load(path, env),
+            Source::BuiltIn => Config::parse(
+                &SourceFile::new("Caddyfile (the built-in default)", DEFAULT_CADDYFILE),
+                env,
+            ),
+        }
+    }
+
     /// Reads and interprets the Caddyfile at `path`, expanding placeholders with `env`.
     ///
     /// Error messages name the file as `Caddyfile` when that is its file name (the form the

@@ -355,16 +355,17 @@ fn values_that_cannot_work_name_their_line() {
 }
 
 #[test]
-fn locate_prefers_flag_then_env_then_cwd() {
+fn locate_prefers_flag_then_env_then_cwd_then_the_default() {
+    use crate::config::Source;
     let env = |name: &str| (name == "BRIDGE_CADDYFILE").then(|| "/etc/qb/Caddyfile".to_string());
     let flag = std::path::Path::new("mine");
-    assert_eq!(locate(Some(flag), &env), std::path::PathBuf::from("mine"));
-    assert_eq!(
-        locate(None, &env),
-        std::path::PathBuf::from("/etc/qb/Caddyfile")
-    );
-    assert_eq!(
-        locate(None, &|_| None),
-        std::path::PathBuf::from("Caddyfile")
-    );
+    assert_eq!(locate(Some(flag), &env), Source::File("mine".into()));
+    assert_eq!(locate(None, &env), Source::File("/etc/qb/Caddyfile".into()));
+    // The unit tests run in the crate's directory, which has no Caddyfile of its own.
+    assert!(!std::path::Path::new("Caddyfile").exists());
+    assert_eq!(locate(None, &|_| None), Source::BuiltIn);
+    // The built-in default is the framework's Caddyfile, and it parses with no environment.
+    let config = Config::load_source(&Source::BuiltIn, &|_| None).unwrap();
+    assert_eq!(config.address.port, 8765);
+    assert!(config.mercure.is_some());
 }
