@@ -1,5 +1,5 @@
 //! Builds the `QmlBridge` QML module: the cxx-qt bridges, the QML files compiled into qrc, and
-//! the tiny C++ entry point of the QtQuickTest runner (issue 5).
+//! the tiny C++ entry point of the QtQuickTest runner.
 use cxx_qt_build::{CxxQtBuilder, QmlModule};
 
 /// QML files of the module, through the `host/qml -> ../qml` symlink: cxx-qt-build uses the path

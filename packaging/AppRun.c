@@ -1,5 +1,5 @@
 /*
- * AppRun: the entry point of the qmlbridge AppImage (issue 6).
+ * AppRun: the entry point of the qmlbridge AppImage.
  *
  * It points Qt at the bundled plugins and QML modules, then execs usr/bin/qmlbridge with the
  * original arguments. A binary rather than a shell script for one reason: the AppImage runtime

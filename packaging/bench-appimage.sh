@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Time to first window of the AppImage (issue 6, closing note): prints numbers, asserts nothing.
+# Time to first window of the AppImage: prints numbers, asserts nothing.
 #
 #   packaging/bench-appimage.sh [IMAGE]     default: dist/qmlbridge-todo-x86_64.AppImage
 #

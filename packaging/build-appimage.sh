@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds dist/qmlbridge-todo-x86_64.AppImage from release builds (issue 6).
+# Builds dist/qmlbridge-todo-x86_64.AppImage from release builds.
 #
 #   packaging/build-appimage.sh
 #
@@ -27,14 +27,14 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PKG=$ROOT/packaging
-APP=todo                     # the host's app name: data dir and share/<app>/ (issue 3)
+APP=todo                     # the host's app name: data dir and share/<app>/ (docs/contract.md §9)
 ARCH=x86_64
 OUT=$ROOT/dist/qmlbridge-$APP-$ARCH.AppImage
 BUILD=$ROOT/build/appimage
 APPDIR=$BUILD/AppDir
 COMP=${APPIMAGE_COMP:-gzip}
 BLOCK=${APPIMAGE_BLOCK:-128K}
-MAX_BYTES=$((40 * 1000 * 1000)) # issue 6: the image stays <= 40 MB
+MAX_BYTES=$((40 * 1000 * 1000)) # the image's size budget: at most 40 MB
 STYLES=${QMLBRIDGE_QUICK_STYLES:-Basic Fusion}
 
 # The runtime: AppImageKit's type-2 runtime (git 8bbf694), as shipped in the `appimage` crate.
@@ -112,7 +112,7 @@ assemble_appdir() {
   strip "$APPDIR/AppRun"
   install -m 0755 "$rel/qmlbridge" "$APPDIR/usr/bin/qmlbridge"
   # <exe_dir>/../share/<app>/{bin/todo-backend,Caddyfile,backend}: the host's AppImage
-  # fallback (issue 3, "Paths"; host/supervisor/src/paths.rs).
+  # fallback (docs/contract.md §9; host/supervisor/src/paths.rs).
   install -m 0755 "$rel/todo-backend" "$share/bin/todo-backend"
   strip "$APPDIR/usr/bin/qmlbridge" "$share/bin/todo-backend"
   install -m 0644 "$ROOT/Caddyfile" "$share/Caddyfile"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end test of the AppImage (issue 6, "Done when"; STYLE.md test layer 5): the image is
+# End-to-end test of the AppImage (STYLE.md test layer 5): the image is
 # started as a user would, with the system's Qt hidden (packaging/without-system-qt.sh), under a
 # temporary HOME/XDG_DATA_HOME and QT_QPA_PLATFORM=offscreen, and killed as a user's machine would.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs a command where the system's Qt does not exist (issue 6, "Done when"): a private mount and
+# Runs a command where the system's Qt does not exist: a private mount and
 # PID namespace in which tmpfs covers Debian's Qt directories (plugins, QML modules, tools, data)
 # and an empty file is bind-mounted over every libQt6* library, so a binary that still needed the
 # system's Qt would fail to load. /tmp is a fresh tmpfs too: what the command leaves there (an

@@ -1,4 +1,4 @@
-// The todo app's window (issue 5): list, add, toggle, delete; connection state and mode in the
+// The todo app's window: list, add, toggle, delete; connection state and mode in the
 // header; the Offline overlay on top when the backend is gone for good.
 import QtQuick
 import QtQuick.Controls

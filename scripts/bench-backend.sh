@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Backend benchmark: the todo example's `GET /api/todos` (the generic resource path) with 100 rows at 64 keep-alive connections
+# Backend benchmark: the todo example's `GET /api/todos` (the generic resource path) with 100
+# rows at 64 keep-alive connections
 # (wrk -t2 -c64 -d10s), and the idle RSS of `serve`. Prints the numbers and the ratio to the
 # targets (>= 30,000 req/s, p99 <= 5 ms, idle RSS <= 15 MB on a 2-core machine).
 #

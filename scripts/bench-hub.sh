@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mercure hub benchmark (issue 4): latency p50/p99 and updates/s at 1,000 subscribers, RSS per
+# Mercure hub benchmark: latency p50/p99 and updates/s at 1,000 subscribers, RSS per
 # 1,000 idle subscribers and at 10,000. Prints the numbers and their ratio to the targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The supervisor's part of `make bench` (issue 3): spawn -> Online, kill -9 -> Online (p50/p95
+# The supervisor's part of `make bench`: spawn -> Online, kill -9 -> Online (p50/p95
 # over BENCH_RUNS, default 50) and refused connections during restarts, with the real release
 # backend. Prints the numbers and the ratio to each target.
 set -euo pipefail

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/bench-supervisor.sh
 scripts/bench-hub.sh
 scripts/bench-backend.sh
-# Time to first window of the AppImage (issue 6): only when one was built (`make appimage`),
+# Time to first window of the AppImage: only when one was built (`make appimage`),
 # since that needs a release Qt build of its own.
 if [ -x dist/qmlbridge-todo-x86_64.AppImage ]; then
   packaging/bench-appimage.sh

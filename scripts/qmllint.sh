@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# qmllint over qml/ (issue 5), against the QmlBridge module's type info that the host's build
+# qmllint over qml/, against the QmlBridge module's type info that the host's build
 # script exports to <target>/cxxqt/qml_modules: run after the host crate was built.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,12 +2,13 @@
 //! connection, instead of `axum::serve`) and [`Conn`], the socket that hyper and the Mercure hub
 //! share.
 //!
-//! Sharing is what makes live updates cheap (issue 4): once an SSE response's head and first
-//! chunk are on the wire, the hub writes that stream's next chunks straight to the socket from the
-//! publishing task (one `write(2)` per update per subscriber) instead of waking the connection's
-//! task and going through hyper's body machinery for each. The hand-over happens at hyper's next
-//! flush of this connection ([`Conn::after_flush`]): hyper calls it only once its own write buffer
-//! is empty, and it writes nothing more until the body ends, so the two never interleave.
+//! Sharing is what makes live updates cheap (docs/contract.md §8): once an SSE response's head and
+//! first chunk are on the wire, the hub writes that stream's next chunks straight to the socket
+//! from the publishing task (one `write(2)` per update per subscriber) instead of waking the
+//! connection's task and going through hyper's body machinery for each. The hand-over happens at
+//! hyper's next flush of this connection ([`Conn::after_flush`]): hyper calls it only once its own
+//! write buffer is empty, and it writes nothing more until the body ends, so the two never
+//! interleave.
 //!
 //! [`track`] bounds the connections themselves: header read and idle timeouts, and a cap below
 //! the descriptor limit (`docs/contract.md` §5).

@@ -1,4 +1,5 @@
-//! Data acknowledged with a 2xx survives a SIGKILL of the backend (issue 2, "Data").
+//! Data acknowledged with a 2xx survives a SIGKILL of the backend (docs/contract.md §7,
+//! durability).
 
 mod support;
 

@@ -1,5 +1,5 @@
-//! Backpressure (issue 4): a subscriber that stops reading is disconnected once its bounded queue
-//! is full; the others get every update, and it can resume with `Last-Event-ID`.
+//! Backpressure (docs/contract.md §8): a subscriber that stops reading is disconnected once its
+//! bounded queue is full; the others get every update, and it can resume with `Last-Event-ID`.
 
 mod hub_support;
 

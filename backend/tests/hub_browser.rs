@@ -1,7 +1,7 @@
-//! A real browser's `EventSource` (Debian's `chromium`, headless) against the hub (issue 4):
-//! `onopen` fires before anything is published (headers and the first comment are flushed at
-//! once), the `mercureAuthorization` cookie authorizes it, and published updates arrive with their
-//! id, type and multi-line data.
+//! A real browser's `EventSource` (Debian's `chromium`, headless) against the hub
+//! (docs/contract.md §8): `onopen` fires before anything is published (headers and the first
+//! comment are flushed at once), the `mercureAuthorization` cookie authorizes it, and published
+//! updates arrive with their id, type and multi-line data.
 //!
 //! The page reports what it sees by `POST /report`; the test waits for those reports. Without
 //! `chromium` on `PATH` the test prints why and passes (it is installed by

@@ -1,5 +1,5 @@
 //! `migrate` on real SQLite files: fresh, repeated, concurrent, tampered, newer
-//! (issue 2, "Data"; `docs/contract.md` §5).
+//! (`docs/contract.md` §1, §5).
 
 mod support;
 

@@ -1,4 +1,4 @@
-// Small Qt calls that cxx-qt-lib 0.10 does not bind (issue 5): the message handler that forwards
+// Small Qt calls that cxx-qt-lib 0.10 does not bind: the message handler that forwards
 // Qt's log into tracing, and QCoreApplication::exit for objectCreationFailed.
 #include <QtCore/QCoreApplication>
 #include <QtCore/QtGlobal>

@@ -1,4 +1,4 @@
-// The QtQuickTest entry point for `tests/qml_tests.rs` (issue 5): Debian's qmltestrunner cannot
+// The QtQuickTest entry point for `tests/qml_tests.rs`: Debian's qmltestrunner cannot
 // load our statically linked QML module, so the test binary calls quick_test_main itself.
 #include <QtQuickTest/quicktest.h>
 

@@ -1,4 +1,4 @@
-//! The Qt application around the QML module (issue 5): one window from `Main.qml`, a clean exit
+//! The Qt application around the QML module: one window from `Main.qml`, a clean exit
 //! code when loading fails, and SIGTERM/SIGINT mapped to closing the window.
 
 use std::process::ExitCode;

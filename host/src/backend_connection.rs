@@ -1,4 +1,4 @@
-//! `BackendConnection`, the QML singleton mirroring the supervision core (issue 5): mode, URL,
+//! `BackendConnection`, the QML singleton mirroring the supervision core: mode, URL,
 //! token, connection state and error as read-only properties, `restart()`, `tokenRotated`.
 //! It holds no logic of its own: every value comes from a `qmlbridge_supervisor::Snapshot`.
 

@@ -1,5 +1,5 @@
 //! The host's data dir, known before the supervisor starts: the single-instance lock and
-//! `var/log/host.log` live there (issue 5, "Around it").
+//! `var/log/host.log` live there.
 //!
 //! Same rule as the supervisor's bundled data dir: `$XDG_DATA_HOME/<org>/<app>`, else
 //! `$HOME/.local/share/<org>/<app>` (what `QStandardPaths::AppDataLocation` gives on Linux).

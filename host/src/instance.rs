@@ -1,4 +1,4 @@
-//! One host per data dir in Bundled mode (issue 5, "Around it"): an exclusive `flock` on
+//! One host per data dir in Bundled mode: an exclusive `flock` on
 //! `<data>/qmlbridge.lock`, held for the life of the process, so a second launch never starts a
 //! second backend on the same database. The kernel drops the lock when the process dies, however
 //! it dies: a stale file never blocks a launch.

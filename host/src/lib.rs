@@ -1,4 +1,4 @@
-//! `qmlbridge` host library: the Qt adapters of the desktop host (issue 5), in the QML module
+//! `qmlbridge` host library: the Qt adapters of the desktop host, in the QML module
 //! `QmlBridge` (`import QmlBridge`): the `BackendConnection` singleton mirroring the supervision
 //! core, and the `TodoModel` over the backend's REST API and Mercure hub. Everything that decides
 //! what happens lives in `qmlbridge-supervisor`; this crate only translates.

@@ -1,4 +1,4 @@
-//! The last lines of the backend's log for the Offline overlay (issue 5): read from the end of
+//! The last lines of the backend's log for the Offline overlay: read from the end of
 //! the file so a large log costs one seek, never a full read.
 
 use std::fs::File;

@@ -1,6 +1,6 @@
 //! `qmlbridge`: the desktop host. Sets up logging, takes the single-instance lock (Bundled),
 //! starts the supervisor, shows `Main.qml`, and stops the backend gracefully when the window
-//! closes (issue 5). The logic lives in `qmlbridge_host` and `qmlbridge_supervisor`.
+//! closes. The logic lives in `qmlbridge_host` and `qmlbridge_supervisor`.
 
 use std::process::ExitCode;
 

@@ -1,5 +1,5 @@
 //! The process-wide session shared by every QML object: one supervisor (`qmlbridge-supervisor`),
-//! one tokio runtime for HTTP and event forwarding, one HTTP client (issue 5).
+//! one tokio runtime for HTTP and event forwarding, one HTTP client.
 //!
 //! Qt owns the main thread; everything asynchronous runs here and meets Qt only through
 //! `qt_thread().queue(..)` (STYLE.md, cxx-qt habits).

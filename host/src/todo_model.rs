@@ -1,4 +1,4 @@
-//! `TodoModel`, the todo list for QML (issue 5): a `QAbstractListModel` with the roles `todoId`,
+//! `TodoModel`, the todo list for QML: a `QAbstractListModel` with the roles `todoId`,
 //! `title` and `done`, the properties `count`, `error` and `live`, and invokables `add`, `toggle`, `remove`, `refresh` that return at once.
 //! The requests and the live updates run in [`crate::todo_sync`]; results come back through
 //! `qt_thread().queue(..)` and are applied as minimal row changes ([`crate::todos::diff`]).

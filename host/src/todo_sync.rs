@@ -1,4 +1,4 @@
-//! The network side of the todo model (issue 5), Qt-free, on the session's tokio runtime:
+//! The network side of the todo model, Qt-free, on the session's tokio runtime:
 //! a worker that runs REST requests one at a time with the *current* bearer token (a rotation
 //! needs no QML code), and a live loop that follows the Mercure hub (docs/contract.md §8),
 //! reconnecting with `Last-Event-ID` and refetching after every (re)connect.

@@ -1,4 +1,4 @@
-//! The `qmlbridge` binary as a user runs it, in Bundled mode, offscreen (issue 5, "Around it"):
+//! The `qmlbridge` binary as a user runs it, in Bundled mode, offscreen:
 //! a second launch on the same data dir says so and exits 3 without starting a second backend;
 //! SIGTERM (what closing the session does; closing the window takes the same path) stops the
 //! backend gracefully and exits 0.

@@ -1,4 +1,4 @@
-//! The host's QML under `QT_QPA_PLATFORM=offscreen`, against the real backend (issue 5):
+//! The host's QML under `QT_QPA_PLATFORM=offscreen`, against the real backend:
 //! QtQuickTest files from `qml/tests/` read `BackendConnection` and `TodoModel` back.
 //!
 //! One Qt application per process and one supervisor per process, decided by the environment:

@@ -1,4 +1,4 @@
-// Shown when the backend is Offline (issue 5): the supervisor's error, the tail of
+// Shown when the backend is Offline: the supervisor's error, the tail of
 // var/log/backend.log, and Retry, which calls BackendConnection.restart().
 import QtQuick
 import QtQuick.Controls

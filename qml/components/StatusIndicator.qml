@@ -1,4 +1,4 @@
-// A dot and a word for BackendConnection.connectionState (issue 5).
+// A dot and a word for BackendConnection.connectionState.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts

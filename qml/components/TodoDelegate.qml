@@ -1,4 +1,4 @@
-// One row of the todo list: done checkbox, title, delete button (issue 5).
+// One row of the todo list: done checkbox, title, delete button.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts

@@ -1,4 +1,4 @@
-//! Mercure hub benchmark (issue 4), run by `scripts/bench-hub.sh` (`make bench`).
+//! Mercure hub benchmark, run by `scripts/bench-hub.sh` (`make bench`).
 //!
 //! The measured server is the real backend, `target/release/todo-backend serve` with the
 //! repository's Caddyfile (access log, compression, `Host` guard, JWT-authenticated subscribers),

@@ -1,6 +1,6 @@
 //! What the backend takes from a Caddyfile tree: the site address, the directives of
-//! issue 2 (`mercure`, `root`, `file_server`, `encode`, `header`, `log`, `request_body`) and the
-//! connection timeouts of the global `servers { timeouts { ... } }` option.
+//! docs/contract.md §10 (`mercure`, `root`, `file_server`, `encode`, `header`, `log`,
+//! `request_body`) and the connection timeouts of the global `servers { timeouts { ... } }` option.
 //!
 //! Caddy/FrankenPHP directives that have no meaning here (`php_server`, `vulcain`, ...) are
 //! collected into one warning; anything else unknown is an error naming its line. Nothing is

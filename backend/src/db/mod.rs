@@ -3,10 +3,11 @@
 //! One writer connection (writes are serialised by SQLite anyway) and a few read-only
 //! connections so that reads never queue behind a write's fsync (WAL lets them run alongside).
 //!
-//! Durability (issue 2, "never lost once the API answered 2xx"): WAL with `synchronous=FULL`
-//! fsyncs the WAL at every commit, so a committed change survives a SIGKILL of the backend and
-//! also a power loss. (`NORMAL` would survive a SIGKILL too, since the WAL write reaches the OS
-//! before the commit returns, but not a power loss; a desktop app writes rarely and reads often.)
+//! Durability (docs/contract.md §7: a write answered 2xx is never lost): WAL with
+//! `synchronous=FULL` fsyncs the WAL at every commit, so a committed change survives a SIGKILL of
+//! the backend and also a power loss. (`NORMAL` would survive a SIGKILL too, since the WAL write
+//! reaches the OS before the commit returns, but not a power loss; a desktop app writes rarely and
+//! reads often.)
 //!
 //! Every write goes through [`Db::write`]: an explicit `BEGIN IMMEDIATE` ... `COMMIT` whose
 //! result is checked. An autocommit statement read with `query_row` (`INSERT ... RETURNING`)

@@ -1,5 +1,5 @@
-//! One subscriber's bounded queue of SSE frames (issue 4, backpressure), and how its frames reach
-//! the socket.
+//! One subscriber's bounded queue of SSE frames (docs/contract.md §8, backpressure), and how its
+//! frames reach the socket.
 //!
 //! Two ways out. Through hyper: the stream's task takes the queued frames as body chunks (any
 //! server). Or, when the connection allows it ([`crate::conn::Conn`], `serve`'s connections),

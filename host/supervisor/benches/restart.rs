@@ -1,4 +1,4 @@
-//! `make bench` (issue 3, "Done when"): with the real release backend and a migrated database,
+//! `make bench`: with the real release backend and a migrated database,
 //!
 //! - spawn -> Online: from the `Child` event to `Online` (the backend's READY=1 or first 200
 //!   `/healthz`), over `restart()`s; target p50 <= 30 ms;

@@ -1,7 +1,6 @@
-//! The handle the Qt layer (and the CLI) holds (issue 3, "API for the Qt layer";
-//! /work/briefs/supervisor-api.md): [`Supervisor::start`] returns at once and the work runs on
-//! one dedicated thread with a current-thread tokio runtime. That thread is also the one that
-//! forks the backend, because `PR_SET_PDEATHSIG` follows the forking *thread*.
+//! The handle the Qt layer (and the CLI) holds: [`Supervisor::start`] returns at once and the work
+//! runs on one dedicated thread with a current-thread tokio runtime. That thread is also the one
+//! that forks the backend, because `PR_SET_PDEATHSIG` follows the forking *thread*.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

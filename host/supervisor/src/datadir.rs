@@ -1,4 +1,4 @@
-//! The app data directory (issue 3, bundled start step 1): where Qt's
+//! The app data directory (docs/contract.md §9, bundled start step 1): where Qt's
 //! `QStandardPaths::AppDataLocation` puts it on Linux, `${XDG_DATA_HOME:-~/.local/share}/<org>/<app>`,
 //! with `var/`, `var/log/` and `var/cache/` inside. The directory is made private (0700) because it
 //! holds the database, the backend's log and the readiness socket.

@@ -1,5 +1,6 @@
-//! The crate's one error type: each variant names the step that failed (issue 3, "a failing step
-//! -> Offline with an error naming the step and the cause"). Messages never contain a secret.
+//! The crate's one error type: each variant names the step that failed (docs/contract.md §9:
+//! a failing step ends Offline with an error naming the step and the cause). Messages never
+//! contain a secret.
 
 use std::path::PathBuf;
 use std::time::Duration;

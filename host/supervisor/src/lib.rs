@@ -1,6 +1,6 @@
 //! `qmlbridge-supervisor`: everything the desktop host decides about its backend, with no Qt type
-//! (issue 3). The Qt layer's `BackendConnection` and the `qmlbridge-supervise` CLI both mirror a
-//! [`Supervisor`]:
+//! (docs/contract.md §9). The Qt layer's `BackendConnection` and the `qmlbridge-supervise` CLI both
+//! mirror a [`Supervisor`]:
 //!
 //! ```no_run
 //! use qmlbridge_supervisor::{Event, Options, Supervisor};

@@ -1,4 +1,4 @@
-//! The host's listening socket (issue 3, bundled start step 5; docs/contract.md §3): bound once by
+//! The host's listening socket (docs/contract.md §9, bundled start step 5; §3): bound once by
 //! the host on `127.0.0.1:<PORT or 0>` and handed to each backend as fd 3. It stays open in the
 //! host across restarts, so the URL never changes and a client that connects while no backend
 //! runs waits in the kernel's accept queue instead of being refused.

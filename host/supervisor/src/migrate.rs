@@ -1,4 +1,4 @@
-//! Migrations before every spawn series (issue 3, bundled start step 4; docs/contract.md §1):
+//! Migrations before every spawn series (docs/contract.md §9, bundled start step 4; §1):
 //! `<backend> migrate` in the backend dir, bounded by a timeout after which its whole process
 //! group is killed. A failure quotes the last lines of its stderr.
 

@@ -1,4 +1,5 @@
-//! Which mode the host runs in, decided once from the environment at start (issue 3, "Mode"):
+//! Which mode the host runs in, decided once from the environment at start (docs/contract.md §9,
+//! "Modes"):
 //! `BRIDGE_URL` set and non-empty means Dev (someone else runs the backend), otherwise Bundled.
 
 use serde::Serialize;

@@ -1,6 +1,6 @@
-//! Where the bundled backend's files are (issue 3, bundled start step 3): the binary, its working
-//! directory and its Caddyfile. Each has an override variable, then candidates relative to the
-//! host executable's directory (`<exe_dir>`), tried in this order:
+//! Where the bundled backend's files are (docs/contract.md §9, bundled start step 3): the binary,
+//! its working directory and its Caddyfile. Each has an override variable, then candidates relative
+//! to the host executable's directory (`<exe_dir>`), tried in this order:
 //!
 //! | what | override | candidates |
 //! | --- | --- | --- |

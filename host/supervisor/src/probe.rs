@@ -1,4 +1,4 @@
-//! Health probes (issue 3, "Supervision"; docs/contract.md §7): `GET {url}/healthz` must answer
+//! Health probes (docs/contract.md §7, §9): `GET {url}/healthz` must answer
 //! 200. reqwest with rustls, so a Dev-mode `https://` URL works as well as the bundled loopback.
 
 use std::time::Duration;

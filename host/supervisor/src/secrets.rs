@@ -1,5 +1,6 @@
-//! Secrets from the operating system's CSPRNG (issue 3, bundled start step 2) and [`Secret`], the
-//! one type that holds them: it prints `[redacted]`, so a secret cannot reach a log by accident.
+//! Secrets from the operating system's CSPRNG (docs/contract.md §9, bundled start step 2) and
+//! [`Secret`], the one type that holds them: it prints `[redacted]`, so a secret cannot reach a log
+//! by accident.
 
 use std::fmt;
 use std::sync::Arc;

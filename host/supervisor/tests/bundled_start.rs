@@ -1,5 +1,5 @@
-//! Bundled start (issue 3, steps 1-7) with real processes: a backend that is not ours, the
-//! environment and fd 3 the contract promises, the private data dir, readiness that only the
+//! Bundled start (docs/contract.md §9, steps 1-7) with real processes: a backend that is not ours,
+//! the environment and fd 3 the contract promises, the private data dir, readiness that only the
 //! backend itself can signal, and each failing step ending Offline with an error naming it.
 
 mod common;

@@ -1,6 +1,6 @@
-//! `qmlbridge-supervise` as the host (issue 3, "CLI", "Shutdown", "Host SIGKILLed", secrets):
-//! JSON lines on stdout, SIGTERM -> graceful stop and exit 0, SIGKILL of the host -> nothing of
-//! the backend survives (checked in /proc), and no secret in any output or log.
+//! `qmlbridge-supervise` as the host (docs/contract.md §5, §9: shutdown, a SIGKILLed host,
+//! secrets): JSON lines on stdout, SIGTERM -> graceful stop and exit 0, SIGKILL of the host ->
+//! nothing of the backend survives (checked in /proc), and no secret in any output or log.
 
 mod common;
 

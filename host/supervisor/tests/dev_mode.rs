@@ -1,5 +1,5 @@
-//! Dev mode through the library (issue 3, "Mode", "`restart()` ... Dev: re-probe only"). Its own
-//! test binary with one test, because the mode comes from the process environment.
+//! Dev mode through the library (docs/contract.md §9, "Modes", "`restart()`": Dev re-probes only).
+//! Its own test binary with one test, because the mode comes from the process environment.
 
 mod common;
 

@@ -1,6 +1,7 @@
-//! Supervision (issue 3, "Supervision"): respawn with a fresh token, the restart budget, its reset
-//! after a healthy period and by `restart()`, failed starts, stubborn and chatty backends, and the
-//! host-owned socket that never refuses a connection while the backend is replaced.
+//! Supervision (docs/contract.md §9, "Restarts"): respawn with a fresh token, the restart budget,
+//! its reset after a healthy period and by `restart()`, failed starts, stubborn and chatty
+//! backends, and the host-owned socket that never refuses a connection while the backend is
+//! replaced.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Shared prelude of the Qt tests (issue 5): the real backend binary, a served backend in a temp
+//! Shared prelude of the Qt tests: the real backend binary, a served backend in a temp
 //! dir, free ports, and `quick_test_main` for QtQuickTest files.
 
 #![allow(dead_code)]

@@ -1,5 +1,5 @@
 //! `qmlbridge-supervise`: the supervision core without Qt, for tests, benches and servers
-//! (issue 3, "CLI"). Prints one JSON object per line on stdout:
+//! (docs/contract.md §9). Prints one JSON object per line on stdout:
 //!
 //! - `{"event":"state","mode":"Bundled","state":"Online","url":"http://127.0.0.1:PORT","error":null,"token":null,"ts_ms":N}`
 //! - `{"event":"child","pid":N}` on each spawn
@@ -108,7 +108,7 @@ fn token(secret: Option<&Secret>, show: bool) -> Option<&str> {
     secret.filter(|_| show).map(Secret::expose)
 }
 
-/// One stdout line; fields in the order issue 3 shows them.
+/// One stdout line; fields in the order the module docs show them.
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum Line<'a> {

@@ -1,5 +1,5 @@
-//! Starting, signalling and reaping processes: the crate's only `unsafe` code (issue 3, bundled
-//! start step 6; docs/contract.md §3, §5).
+//! Starting, signalling and reaping processes: the crate's only `unsafe` code (docs/contract.md
+//! §9, bundled start step 6; §3, §5).
 //!
 //! Why not `std::process::Command`: `LISTEN_PID` must hold the child's own pid, known only after
 //! `fork`, and std builds `envp` before forking (its `pre_exec` hooks run before `environ` is

@@ -1,7 +1,7 @@
-//! Bundled mode (issue 3, "Bundled start" and "Supervision"): prepare (data dir, secrets, paths,
-//! migrations, socket), then spawn, wait for readiness, probe, and respawn within the budget.
-//! Each failing step ends the session Offline with an error naming the step.
-//! The preparation (steps 1-5) lives in [`super::prepare`].
+//! Bundled mode (docs/contract.md §9, "Bundled start" and "Restarts"): prepare (data dir, secrets,
+//! paths, migrations, socket), then spawn, wait for readiness, probe, and respawn within the
+//! budget. Each failing step ends the session Offline with an error naming the step. The
+//! preparation (steps 1-5) lives in [`super::prepare`].
 
 use std::time::Instant as StdInstant;
 

@@ -1,4 +1,4 @@
-//! The supervision rules as plain data (issue 3, "Supervision"): restart budget and backoff,
+//! The supervision rules as plain data (docs/contract.md §9): restart budget and backoff,
 //! budget reset after a healthy period, the offline threshold for failing probes, exit codes
 //! that mean "do not restart" (docs/contract.md §5). No I/O and no clock of its own: the async
 //! loop in [`super`] feeds it instants and does what it answers.

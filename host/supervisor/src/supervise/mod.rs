@@ -83,7 +83,8 @@ impl Ctx {
     }
 }
 
-/// Dev mode: never spawn or migrate; probe `{BRIDGE_URL}/healthz` forever (issue 3, "Mode").
+/// Dev mode: never spawn or migrate; probe `{BRIDGE_URL}/healthz` forever (docs/contract.md §9,
+/// "Modes").
 async fn dev(ctx: &mut Ctx) {
     let env = |name: &str| std::env::var(name).ok();
     let target = match mode::dev_target(&env) {

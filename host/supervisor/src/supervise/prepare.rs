@@ -1,6 +1,6 @@
-//! Bundled start, steps 1-5 (issue 3): data dir and log, secrets, paths, migrations, socket and
-//! readiness receiver, plus the backend's command line and environment (docs/contract.md §1, §2).
-//! What is created here is [`Kept`] across restarts, so the URL never changes.
+//! Bundled start, steps 1-5 (docs/contract.md §9): data dir and log, secrets, paths, migrations,
+//! socket and readiness receiver, plus the backend's command line and environment (docs/contract.md
+//! §1, §2). What is created here is [`Kept`] across restarts, so the URL never changes.
 
 use std::ffi::OsString;
 use std::net::TcpListener;
@@ -18,7 +18,7 @@ use crate::secrets::{self, Secret};
 use crate::spawn::{self, Guardian};
 use crate::{datadir, listener, migrate};
 
-/// What stays the same across sessions: the URL must never change (issue 3, step 5).
+/// What stays the same across sessions: the URL must never change (docs/contract.md §3).
 #[derive(Default)]
 pub(super) struct Kept {
     pub data_dir: Option<PathBuf>,
