@@ -7,13 +7,14 @@
 //! - [`registry`]: subscribers, history and dispatch; [`mailbox`]: a subscriber's bounded queue
 //!   and its way to the socket;
 //!   [`selector`]/[`template`]: topic matching; [`auth`]: JWTs; [`update`]: SSE frames;
-//!   [`cors`]: `cors_origins`.
+//!   [`cors`]: `cors_origins`; `reply`: the handlers' shared query parsing and plain-text errors.
 
 pub mod auth;
 pub mod cors;
 pub mod mailbox;
 pub mod publish;
 pub mod registry;
+mod reply;
 pub mod selector;
 pub mod subscribe;
 pub mod subscriptions;

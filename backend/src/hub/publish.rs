@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use super::auth;
+use super::reply::{denied, query_pairs, refused, status};
 use super::selector;
-use super::subscribe::{denied, query_pairs, refused, status};
 use super::update::{Draft, is_field_value};
 use super::{Hub, OFFLOAD_ABOVE, offload};
 

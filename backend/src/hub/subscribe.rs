@@ -9,7 +9,7 @@ use axum::Extension;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use futures_util::stream;
 use tokio::time::{Instant, Sleep};
@@ -17,42 +17,10 @@ use tokio::time::{Instant, Sleep};
 use super::Hub;
 use super::auth::{self, Claims};
 use super::registry::{Inbox, Subscribed};
+use super::reply::{denied, query_pairs, refused, status};
 use super::selector;
 use super::update::{OPEN_COMMENT, new_id};
 use crate::conn::Conn;
-
-/// Parses a query string into its (decoded) pairs, keeping repeats (`topic` is repeated).
-pub fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-        .into_owned()
-        .collect()
-}
-
-pub(super) fn status(code: StatusCode, text: &'static str) -> Response {
-    (
-        code,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        text,
-    )
-        .into_response()
-}
-
-/// A 400 for a parameter (or claim) beyond the hub's bounds, saying which bound.
-pub(super) fn refused(what: &str, why: impl std::fmt::Display) -> Response {
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("Invalid {what}: {why}\n"),
-    )
-        .into_response()
-}
-
-pub(super) fn denied(d: auth::Denied) -> Response {
-    match d {
-        auth::Denied::Unauthorized => status(StatusCode::UNAUTHORIZED, "Unauthorized\n"),
-        auth::Denied::Origin => status(StatusCode::FORBIDDEN, "Origin not allowed\n"),
-    }
-}
 
 /// The subscribe handler. On `serve`'s connections (`conn`), a `GET` over HTTP/1.1 (a chunked
 /// response) is written to directly once its head is out (see [`super::mailbox`]).

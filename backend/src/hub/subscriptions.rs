@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::registry::Subscriber;
+use super::reply::{denied, query_pairs, refused, status};
 use super::selector;
-use super::subscribe::{denied, query_pairs, refused, status};
 use super::update::{Draft, Update};
 use super::{Hub, PATH, auth};
 
