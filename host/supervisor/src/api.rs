@@ -2,147 +2,13 @@
 //! runs on one dedicated thread with a current-thread tokio runtime. That thread is also the one
 //! that forks the backend, because `PR_SET_PDEATHSIG` follows the forking *thread*.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::mode::Mode;
-use crate::secrets::Secret;
-
-/// Everything [`Supervisor::start`] needs. [`Options::new`] gives the documented defaults.
-#[derive(Clone, Debug)]
-pub struct Options {
-    /// Organisation name: the first data-dir component (`qmlbridge`).
-    pub org: String,
-    /// Application name: the second data-dir component and the `share/<app>` fallbacks (`notes`).
-    pub app: String,
-    /// The backend binary's file name (`<app>-backend`).
-    pub backend_bin: String,
-    /// Failing health probes for this long -> Offline (Dev) or the backend is killed (Bundled).
-    pub offline_threshold: Duration,
-    /// `<backend> migrate` gets this long before its process group is killed.
-    pub migrate_timeout: Duration,
-    /// A spawned backend must be ready within this; otherwise it counts as a failed start.
-    pub ready_timeout: Duration,
-    /// Pause between health probes while running.
-    pub probe_interval: Duration,
-    /// The restart budget resets after the backend has been Online this long without a failure.
-    pub healthy_reset: Duration,
-    /// Where path resolution starts (`<exe_dir>`); `None` = the running executable's directory.
-    pub exe_dir: Option<PathBuf>,
-    /// The app data dir; `None` = `${XDG_DATA_HOME:-~/.local/share}/<org>/<app>`.
-    pub data_dir: Option<PathBuf>,
-    /// `backend.log` rotates before it would grow past this many bytes ([`LOG_MAX_BYTES`]).
-    ///
-    /// [`LOG_MAX_BYTES`]: crate::LOG_MAX_BYTES
-    pub log_max_bytes: u64,
-    /// Rotated logs kept (`backend.log.1` ..= `.N`; [`LOG_KEEP`]).
-    ///
-    /// [`LOG_KEEP`]: crate::LOG_KEEP
-    pub log_keep: usize,
-}
-
-impl Options {
-    /// The defaults: 30 s offline threshold, 60 s migrations, 30 s ready timeout, 2 s probes,
-    /// budget reset after 60 s Online, 5 MB x 3 logs.
-    pub fn new(org: impl Into<String>, app: impl Into<String>) -> Options {
-        let app = app.into();
-        Options {
-            org: org.into(),
-            backend_bin: format!("{app}-backend"),
-            app,
-            offline_threshold: Duration::from_secs(30),
-            migrate_timeout: Duration::from_secs(60),
-            ready_timeout: Duration::from_secs(30),
-            probe_interval: Duration::from_secs(2),
-            healthy_reset: Duration::from_secs(60),
-            exe_dir: None,
-            data_dir: None,
-            log_max_bytes: crate::rotate::LOG_MAX_BYTES,
-            log_keep: crate::rotate::LOG_KEEP,
-        }
-    }
-}
-
-/// Where the connection to the backend stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum ConnectionState {
-    /// Starting (Bundled: preparing, migrating, spawning; Dev: first probe pending).
-    Connecting,
-    /// Ready: requests to `url` with `token` should work.
-    Online,
-    /// Lost and being restored (respawn with backoff, or failing probes under the threshold).
-    Reconnecting,
-    /// Given up; `error` says why. `restart()` tries again.
-    Offline,
-}
-
-/// The current state, as the UI mirrors it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Snapshot {
-    pub mode: Mode,
-    /// `http://127.0.0.1:PORT` (no trailing slash); empty until the socket is bound (Bundled).
-    pub url: String,
-    /// The bearer for `/api/*`; rotates on every (re)spawn in Bundled mode.
-    pub token: Option<Secret>,
-    pub state: ConnectionState,
-    /// Human-readable, names the failing step; never contains a secret.
-    pub error: Option<String>,
-    /// Bundled: the app data dir (`var/log/backend.log` inside).
-    pub data_dir: Option<PathBuf>,
-    /// The HS256 key for minting Mercure subscriber JWTs.
-    pub mercure_subscriber_key: Option<Secret>,
-}
-
-/// What subscribers receive.
-#[derive(Clone, Debug)]
-pub enum Event {
-    /// The snapshot changed (any field); carries the whole new snapshot.
-    State(Snapshot),
-    /// A new token replaced a previous one (every respawn in Bundled mode).
-    TokenRotated(Secret),
-    /// A backend process was spawned (not sent for `migrate`).
-    Child { pid: u32 },
-}
-
-pub(crate) enum Command {
-    Restart,
-    Shutdown,
-}
-
-/// State shared between the handle and the supervision thread.
-pub(crate) struct Shared {
-    pub snapshot: Mutex<Snapshot>,
-    pub events: broadcast::Sender<Event>,
-}
-
-impl Shared {
-    /// Applies `change`; publishes an [`Event::State`] (and logs) when something changed.
-    pub fn update(&self, change: impl FnOnce(&mut Snapshot)) {
-        let mut snap = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
-        let before = snap.clone();
-        change(&mut snap);
-        if *snap != before {
-            if snap.state != before.state || snap.error != before.error {
-                tracing::info!(
-                    target: "qmlbridge::supervisor",
-                    state = ?snap.state,
-                    error = snap.error.as_deref().unwrap_or(""),
-                    "state"
-                );
-            }
-            let _ = self.events.send(Event::State(snap.clone()));
-        }
-    }
-
-    pub fn emit(&self, event: Event) {
-        let _ = self.events.send(event);
-    }
-}
+use crate::options::Options;
+use crate::state::{Command, ConnectionState, Event, Shared, Snapshot};
 
 /// The supervisor handle; `Send + Sync`. Dropping it is [`Supervisor::shutdown`].
 pub struct Supervisor {
@@ -246,23 +112,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn handle_is_send_and_sync_and_snapshots_hide_secrets() {
+    fn handle_is_send_and_sync() {
         fn send_sync<T: Send + Sync>() {}
         send_sync::<Supervisor>();
-        send_sync::<Event>();
-        let snap = Snapshot {
-            mode: Mode::Bundled,
-            url: "http://127.0.0.1:1".into(),
-            token: Some(Secret::new("tok-123")),
-            state: ConnectionState::Online,
-            error: None,
-            data_dir: None,
-            mercure_subscriber_key: Some(Secret::new("key-456")),
-        };
-        let text = format!("{snap:?} {:?}", Event::State(snap.clone()));
-        assert!(
-            !text.contains("tok-123") && !text.contains("key-456"),
-            "{text}"
-        );
     }
 }

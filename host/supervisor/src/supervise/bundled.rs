@@ -7,10 +7,9 @@ use std::time::Instant as StdInstant;
 
 use tokio::time::{Instant, sleep, sleep_until};
 
+use super::ctx::{Ctx, Outcome, pause};
 use super::machine::{AfterExit, Health, Machine};
 use super::prepare::{Kept, command, guard, prepare};
-use super::{Ctx, pause};
-use crate::api::{Command, ConnectionState, Event};
 use crate::error::Error;
 use crate::notify::NotifySocket;
 use crate::paths::BackendPaths;
@@ -18,13 +17,7 @@ use crate::probe::Prober;
 use crate::process::{self, Launched, STOP_GRACE};
 use crate::secrets;
 use crate::spawn::{ExitStatus, Guardian};
-
-/// How a session ended.
-pub(super) enum Outcome {
-    Restart,
-    Shutdown,
-    Offline(Error),
-}
+use crate::state::{Command, ConnectionState, Event};
 
 /// How one backend process ended.
 enum Ended {
@@ -55,12 +48,6 @@ pub(super) async fn run(ctx: &mut Ctx) {
                 }
             }
         }
-    }
-}
-
-impl From<Error> for Outcome {
-    fn from(e: Error) -> Outcome {
-        Outcome::Offline(e)
     }
 }
 
@@ -106,15 +93,6 @@ async fn serve(ctx: &mut Ctx, kept: &mut Kept, paths: &BackendPaths, url: &str) 
                     stderr,
                 });
             }
-        }
-    }
-}
-
-impl From<Command> for Outcome {
-    fn from(cmd: Command) -> Outcome {
-        match cmd {
-            Command::Restart => Outcome::Restart,
-            Command::Shutdown => Outcome::Shutdown,
         }
     }
 }

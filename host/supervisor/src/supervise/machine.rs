@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::api::ConnectionState;
 use crate::spawn::ExitStatus;
+use crate::state::ConnectionState;
 
 /// Unexpected exits allowed before giving up: the 6th exit goes Offline.
 pub(crate) const MAX_RESTARTS: u32 = 5;

@@ -3,19 +3,21 @@
 //! [`Shared`]. Dev mode only probes; Bundled mode lives in [`bundled`].
 
 mod bundled;
+mod ctx;
 pub(crate) mod machine;
 mod prepare;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::time::{Instant, sleep};
+use tokio::time::Instant;
 
-use crate::api::{Command, ConnectionState, Options, Shared};
 use crate::error::Error;
 use crate::mode::{self, Mode};
+use crate::options::Options;
 use crate::probe::Prober;
+use crate::state::{Command, ConnectionState, Shared};
+use ctx::Ctx;
 use machine::{Health, Machine};
 
 /// The supervision thread's body; returns after a shutdown command (or the handle's drop).
@@ -52,35 +54,6 @@ pub(crate) fn run(
             s.error = None;
         });
     });
-}
-
-/// What every mode's loop needs.
-pub(crate) struct Ctx {
-    pub opts: Options,
-    pub shared: Arc<Shared>,
-    pub commands: mpsc::UnboundedReceiver<Command>,
-}
-
-impl Ctx {
-    pub fn set_state(&self, state: ConnectionState, error: Option<String>) {
-        self.shared.update(|s| {
-            s.state = state;
-            s.error = error;
-        });
-    }
-
-    /// Offline with `error` until a command: `true` = restart, `false` = shut down.
-    pub async fn offline(&mut self, error: &Error) -> bool {
-        self.set_state(ConnectionState::Offline, Some(error.to_string()));
-        matches!(self.commands.recv().await, Some(Command::Restart))
-    }
-
-    /// Each probe's own time limit: about the probe interval, within 0.5..=2 s.
-    pub fn probe_timeout(&self) -> Duration {
-        self.opts
-            .probe_interval
-            .clamp(Duration::from_millis(500), Duration::from_secs(2))
-    }
 }
 
 /// Dev mode: never spawn or migrate; probe `{BRIDGE_URL}/healthz` forever (docs/contract.md §9,
@@ -144,21 +117,5 @@ async fn dev(ctx: &mut Ctx) {
                 _ => return,
             },
         }
-    }
-}
-
-/// Sleeps `delay` unless a command comes first (returned).
-pub(crate) async fn pause(ctx: &mut Ctx, delay: Duration) -> Option<Command> {
-    if delay.is_zero() {
-        // The first restart's backoff: no timer tick (tokio rounds sleeps up to 1 ms).
-        return match ctx.commands.try_recv() {
-            Ok(cmd) => Some(cmd),
-            Err(mpsc::error::TryRecvError::Empty) => None,
-            Err(mpsc::error::TryRecvError::Disconnected) => Some(Command::Shutdown),
-        };
-    }
-    tokio::select! {
-        _ = sleep(delay) => None,
-        cmd = ctx.commands.recv() => Some(cmd.unwrap_or(Command::Shutdown)),
     }
 }

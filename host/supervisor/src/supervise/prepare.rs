@@ -7,15 +7,14 @@ use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use super::Ctx;
-use super::bundled::Outcome;
-use crate::api::Command;
+use super::ctx::{Ctx, Outcome};
 use crate::error::Error;
 use crate::notify::NotifySocket;
 use crate::paths::{self, BackendPaths};
 use crate::rotate::RotatingLog;
 use crate::secrets::{self, Secret};
 use crate::spawn::{self, Guardian};
+use crate::state::Command;
 use crate::{datadir, listener, migrate};
 
 /// What stays the same across sessions: the URL must never change (docs/contract.md §3).
