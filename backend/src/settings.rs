@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
-/// The bearer token used when `BRIDGE_TOKEN` is unset outside production.
+/// The bearer token used when `BRIDGE_TOKEN` is unset outside production (`docs/contract.md` §2).
+/// A host in Dev mode assumes the same value; the supervisor's tests read this line to check it.
 pub const DEV_TOKEN: &str = "qmlbridge-dev-token";
 
 /// The database when `DATABASE_URL` is unset (relative to the working directory).

@@ -5,7 +5,6 @@
 
 pub mod app;
 pub mod backend_connection;
-pub mod data_dir;
 pub mod instance;
 pub mod log_tail;
 pub mod logging;

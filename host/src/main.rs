@@ -4,7 +4,8 @@
 
 use std::process::ExitCode;
 
-use qmlbridge_host::{app, data_dir, instance, logging, session};
+use qmlbridge_host::{app, instance, logging, session};
+use qmlbridge_supervisor::data_dir;
 
 /// Exit code of a second launch on a data dir that another host already uses.
 const EXIT_ALREADY_RUNNING: u8 = 3;
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let bundled = std::env::var("BRIDGE_URL").map_or(true, |v| v.trim().is_empty());
-    let data = data_dir::resolve(session::ORG, session::APP);
+    let data = data_dir(session::ORG, session::APP).ok();
     logging::init(data.as_deref());
 
     // Bundled mode owns a database: never two hosts (two backends) on the same data dir.

@@ -7,7 +7,7 @@
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use qmlbridge_supervisor::{Event, Options, Snapshot, Supervisor};
+use qmlbridge_supervisor::{Event, Options, Snapshot, Supervisor, data_dir};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::broadcast;
 
@@ -26,11 +26,11 @@ pub struct Session {
 static SESSION: OnceLock<Session> = OnceLock::new();
 
 /// The supervisor options from the environment: the defaults, the data dir the host locks and
-/// logs into ([`crate::data_dir`]), and `BRIDGE_OFFLINE_THRESHOLD_MS` (how long without the
-/// backend before Offline; tests and `make screenshots` shorten it).
+/// logs into ([`data_dir`], the supervisor's one data-dir rule), and `BRIDGE_OFFLINE_THRESHOLD_MS`
+/// (how long without the backend before Offline; tests and `make screenshots` shorten it).
 pub fn options_from_env() -> Options {
     let mut opts = Options::new(ORG, APP);
-    opts.data_dir = crate::data_dir::resolve(ORG, APP);
+    opts.data_dir = data_dir(ORG, APP).ok();
     if let Some(ms) = std::env::var("BRIDGE_OFFLINE_THRESHOLD_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

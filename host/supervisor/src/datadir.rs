@@ -9,19 +9,35 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// The data directory for `org`/`app` (not created).
+/// The app data directory for `org`/`app` from the process environment (not created):
+/// `$XDG_DATA_HOME/<org>/<app>`, else `$HOME/.local/share/<org>/<app>`. The one copy of this
+/// rule: the Qt host locks and logs into the directory it returns, and the supervisor prepares
+/// the same one (bundled start step 1), so both must come from here.
+///
+/// Only absolute paths count. The XDG Base Directory spec says so for `XDG_DATA_HOME` ("If an
+/// implementation encounters a relative path in any of these variables it should consider the
+/// path invalid and ignore it"); a relative `HOME` is refused as well, since the data dir is
+/// also handed to the backend (`DATABASE_URL`), which runs in another working directory and
+/// would resolve it elsewhere. Neither usable: [`Error::NoHome`].
+///
+/// See: <https://specifications.freedesktop.org/basedir-spec/latest/>
+pub fn data_dir(org: &str, app: &str) -> Result<PathBuf> {
+    locate(org, app, &|name| std::env::var(name).ok())
+}
+
+/// [`data_dir`] with the environment given as a function.
 pub(crate) fn locate(
     org: &str,
     app: &str,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<PathBuf> {
-    // XDG Base Directory spec: a relative XDG_DATA_HOME is invalid and must be ignored.
-    let base = match env("XDG_DATA_HOME").filter(|v| Path::new(v).is_absolute()) {
-        Some(xdg) => PathBuf::from(xdg),
-        None => {
-            let home = env("HOME").filter(|h| !h.is_empty()).ok_or(Error::NoHome)?;
-            Path::new(&home).join(".local/share")
-        }
+    let absolute = |v: String| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
+    let base = match env("XDG_DATA_HOME").and_then(absolute) {
+        Some(xdg) => xdg,
+        None => env("HOME")
+            .and_then(absolute)
+            .ok_or(Error::NoHome)?
+            .join(".local/share"),
     };
     Ok(base.join(org).join(app))
 }
@@ -74,6 +90,35 @@ mod tests {
             Path::new("/home/u/.local/share/o/a")
         );
         assert!(matches!(locate("o", "a", &|_| None), Err(Error::NoHome)));
+    }
+
+    #[test]
+    fn only_absolute_paths_count() {
+        let env = |xdg: Option<&'static str>, home: Option<&'static str>| {
+            move |n: &str| match n {
+                "XDG_DATA_HOME" => xdg.map(String::from),
+                "HOME" => home.map(String::from),
+                _ => None,
+            }
+        };
+        // An empty or relative XDG_DATA_HOME is ignored (XDG Base Directory spec).
+        for xdg in [Some(""), Some("relative"), Some("./x")] {
+            assert_eq!(
+                locate("o", "a", &env(xdg, Some("/home/u"))).unwrap(),
+                Path::new("/home/u/.local/share/o/a")
+            );
+        }
+        // A relative or empty HOME gives no data dir: the backend would resolve it elsewhere.
+        for home in [Some(""), Some("relative"), Some("./home")] {
+            assert!(
+                matches!(locate("o", "a", &env(None, home)), Err(Error::NoHome)),
+                "HOME={home:?}"
+            );
+        }
+        assert_eq!(
+            locate("o", "a", &env(Some("/x"), Some("relative"))).unwrap(),
+            Path::new("/x/o/a")
+        );
     }
 
     #[test]

@@ -11,8 +11,8 @@ pub enum Error {
     /// `BRIDGE_URL` is set but is not an absolute http/https URL.
     #[error("dev mode: BRIDGE_URL must be an http:// or https:// URL, got {0:?}")]
     DevUrl(String),
-    /// Neither `XDG_DATA_HOME` nor `HOME` gives a data directory.
-    #[error("data dir: neither XDG_DATA_HOME nor HOME is set")]
+    /// Neither `XDG_DATA_HOME` nor `HOME` is an absolute path: no data directory.
+    #[error("data dir: neither XDG_DATA_HOME nor HOME is set to an absolute path")]
     NoHome,
     /// Creating or securing the app data directory failed.
     #[error("data dir: {path}: {source}")]

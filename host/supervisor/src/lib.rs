@@ -14,11 +14,12 @@
 //! }
 //! ```
 //!
-//! Beyond the API agreed with the host (/work/briefs/supervisor-api.md): [`Options`] also has
+//! Beyond the API agreed with the host: [`Options`] also has
 //! `data_dir` (tests and the CLI's `--data-dir`), `log_max_bytes` and `log_keep` (the
 //! `backend.log` rotation, 5 MiB x 3); [`Snapshot`] is `PartialEq`; the first
 //! [`Supervisor::subscribe`] receives every event since `start`; [`RotatingLog`] is the writer
 //! the host's own `host.log` uses too (one rotation rule for every log file, docs/contract.md §6).
+//! [`data_dir`] is the one data-dir rule: the host locks and logs into the directory it gives.
 //! Supervision rules and defaults are in docs/contract.md §9.
 //!
 //! Modules, one responsibility each: [`mode`] (Dev or Bundled), `datadir`, `secrets`, `paths`,
@@ -31,7 +32,7 @@
 //! Crates considered (STYLE.md, "Before writing it by hand"): `process-wrap` and `command-fds`
 //! build on `std`/`tokio` `Command`, which fixes `envp` before `fork`, so `LISTEN_PID` could not
 //! be the child's own pid without a shell in between; hence one small `fork`/`execve` module on
-//! `libc` (which `nix` would only wrap). `sd-notify` is the sender's side (the backend uses it);
+//! `libc` (which `nix` would only wrap). `sd-notify` is the sender's side;
 //! receiving is one datagram socket, whose `SCM_CREDENTIALS` are read with `nix` (safe wrappers
 //! for `recvmsg` and its control messages). `file-rotate` was left for a small size rotation
 //! that shares one file between all processes of a session and serves as a tracing `MakeWriter`
@@ -39,6 +40,8 @@
 //! earlier run left.
 
 mod api;
+#[cfg(test)]
+mod contract_check;
 mod datadir;
 mod error;
 mod listener;
@@ -57,6 +60,7 @@ mod state;
 mod supervise;
 
 pub use api::Supervisor;
+pub use datadir::data_dir;
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use options::Options;

@@ -7,9 +7,11 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::secrets::Secret;
 
-/// The dev-mode bearer token when `BRIDGE_TOKEN` is unset (docs/contract.md §2).
+/// The dev-mode bearer token when `BRIDGE_TOKEN` is unset (docs/contract.md §2): the backend's
+/// own default, which it keeps in its own crate; `contract_check` holds the two copies equal.
 pub const DEV_TOKEN: &str = "qmlbridge-dev-token";
-/// The dev-mode Mercure key when `MERCURE_SUBSCRIBER_JWT_KEY` is unset (the Caddyfile default).
+/// The dev-mode Mercure key when `MERCURE_SUBSCRIBER_JWT_KEY` is unset (the Caddyfile default,
+/// checked by `contract_check`).
 pub const DEV_MERCURE_KEY: &str = "!ChangeThisMercureHubJWTSecretKey!";
 
 /// How the backend is reached.

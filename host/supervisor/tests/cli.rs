@@ -27,8 +27,22 @@ impl Cli {
 
     /// The data dir then comes from `XDG_DATA_HOME`/`HOME` and `--org`/`--app`.
     fn start_without_data_dir(layout: &Layout, args: &[&str], env: &[(&str, &str)]) -> Cli {
+        Cli::start_without_data_dir_in(layout, layout.tmp.path(), args, env)
+    }
+
+    /// [`Cli::start_without_data_dir`] in the working directory `cwd`, with neither
+    /// `XDG_DATA_HOME` nor `HOME` inherited (only `env` sets them).
+    fn start_without_data_dir_in(
+        layout: &Layout,
+        cwd: &std::path::Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Cli {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"));
-        cmd.arg("--exe-dir")
+        cmd.current_dir(cwd)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("HOME")
+            .arg("--exe-dir")
             .arg(&layout.exe_dir)
             .args(["--probe-interval", "200ms"])
             .args(args)
@@ -358,6 +372,37 @@ fn data_dir_follows_xdg_data_home_org_and_app() {
     assert!(dir.join("var/cache").is_dir());
     let db = format!("sqlite://{}", dir.join("var/data.sqlite").display());
     assert_eq!(layout.spawns()[0]["database_url"], db.as_str());
+}
+
+#[test]
+fn a_relative_home_gives_no_data_dir() {
+    // XDG_DATA_HOME unset and HOME relative: the data dir would resolve against the host's
+    // working directory, the backend's DATABASE_URL against the backend dir: refused.
+    let layout = Layout::fake("");
+    let cwd = layout.tmp.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let cli = Cli::start_without_data_dir_in(
+        &layout,
+        &cwd,
+        &[
+            "--org",
+            "acme",
+            "--app",
+            "notes",
+            "--backend-bin",
+            "todo-backend",
+        ],
+        &[("HOME", "home")],
+    );
+    let offline = cli.wait_state("Offline");
+    let error = offline["error"].as_str().unwrap();
+    assert!(error.starts_with("data dir: "), "{error}");
+    assert!(layout.spawns().is_empty());
+    assert_eq!(
+        std::fs::read_dir(&cwd).unwrap().count(),
+        0,
+        "created in cwd"
+    );
 }
 
 #[test]
