@@ -29,8 +29,6 @@ pub struct MercureConfig {
     pub heartbeat: Duration,
     /// `write_timeout DUR` (default 600 s; `0s` disables): a stream is closed after this long.
     pub write_timeout: Option<Duration>,
-    /// `dispatch_timeout DUR` (default 5 s).
-    pub dispatch_timeout: Duration,
     /// `history_size N`: how many past updates are kept for `Last-Event-ID` replay (default 1000).
     pub history_size: usize,
     /// `subscriber_queue N`: per-subscriber queue bound; a subscriber that falls further behind
@@ -58,7 +56,6 @@ impl Default for MercureConfig {
             publish_origins: Vec::new(),
             heartbeat: Duration::from_secs(40),
             write_timeout: Some(Duration::from_secs(600)),
-            dispatch_timeout: Duration::from_secs(5),
             history_size: 1000,
             subscriber_queue: 1000,
             history_max_bytes: 16 << 20,

@@ -12,8 +12,12 @@ use crate::error::Result;
 use crate::secret::Secret;
 use http::HeaderValue;
 
-/// Options of the Mercure Caddy module that have no meaning for this hub.
+/// Options of the Mercure Caddy module that have no meaning for this hub. `dispatch_timeout` is
+/// there because Mercure.rocks bounds how long it waits to hand an update to one subscriber; this
+/// hub never waits: an update goes into each subscriber's bounded queue at once, and a subscriber
+/// that falls behind by `subscriber_queue` updates is disconnected (`docs/contract.md` §8).
 const IGNORED: &[&str] = &[
+    "dispatch_timeout",
     "transport_url",
     "transport",
     "ui",
@@ -50,9 +54,6 @@ pub(super) fn parse(
             "write_timeout" => {
                 let d = dur(args).ok_or_else(|| err(DUR_USAGE))?;
                 config.write_timeout = (!d.is_zero()).then_some(d);
-            }
-            "dispatch_timeout" => {
-                config.dispatch_timeout = dur(args).ok_or_else(|| err(DUR_USAGE))?
             }
             "history_size" => config.history_size = count(args).ok_or_else(|| err(N_USAGE))?,
             "subscriber_queue" => {
