@@ -39,21 +39,69 @@ pub enum Error {
         context: String,
         /// SQLite's (or the filesystem's) error.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: BoxError,
     },
 
-    /// A migration cannot be applied or the applied ones do not match this binary.
-    #[error("migration refused: {0}")]
-    Migration(String),
+    /// A migration's SQL failed; nothing of it was applied.
+    #[error("migration refused: {name} failed: {source}")]
+    MigrationFailed {
+        /// The migration.
+        name: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A migration's transaction did not commit; nothing of it was applied.
+    #[error("migration refused: {name} failed to commit: {source}")]
+    MigrationCommit {
+        /// The migration.
+        name: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The database has a migration this binary does not know: a newer backend migrated it.
+    #[error(
+        "migration refused: the database has migration {version} ({name}), which this binary \
+         does not know: it was migrated by a newer version of this backend"
+    )]
+    MigrationUnknown {
+        /// The recorded migration's version.
+        version: i64,
+        /// The recorded migration's name.
+        name: String,
+    },
+
+    /// An applied migration differs from this binary's migration of that version.
+    #[error(
+        "migration refused: migration {name} was changed after it was applied (checksum mismatch)"
+    )]
+    MigrationChanged {
+        /// This binary's migration of that version.
+        name: &'static str,
+    },
 
     /// The `mercure` block cannot build a hub (e.g. an unsupported JWT algorithm).
     #[error("Caddyfile: {0}")]
     Hub(#[source] crate::hub::Error),
 
     /// A resource cannot be served: a name that is not a lowercase URL segment, two resources
-    /// with one name, a table or column the migrations do not create.
+    /// with one name.
     #[error("{0}")]
     Resource(String),
+
+    /// A resource's statements do not prepare against the migrated database: a table or column
+    /// the migrations do not create.
+    #[error("resource {resource}: {source} (does a migration create its table and columns?)")]
+    ResourceTable {
+        /// The resource's name.
+        resource: String,
+        /// SQLite's error.
+        #[source]
+        source: BoxError,
+    },
 
     /// The listening socket could not be obtained or used.
     #[error("listen: {context}: {source}")]
@@ -64,6 +112,35 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+
+    /// The async runtime, or a signal handler on it, could not be set up.
+    #[error("runtime: {context}: {source}")]
+    Runtime {
+        /// What we were doing.
+        context: &'static str,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The server's accept loop ended although no signal asked it to: it returned, or its task
+    /// failed (`source`). An unusable listening socket is [`Error::Listen`] instead.
+    #[error("serving: the server stopped by itself{}", cause(.source))]
+    ServerEnded {
+        /// Why the task ended, when it did not simply return.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+/// A boxed cause, so no dependency's error type is part of this crate's API.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn cause(source: &Option<BoxError>) -> String {
+    source
+        .as_ref()
+        .map(|e| format!(": {e}"))
+        .unwrap_or_default()
 }
 
 /// `Result` with this crate's [`Error`].
@@ -82,7 +159,13 @@ impl Error {
         match self {
             Error::Caddyfile(_) | Error::ConfigRead { .. } | Error::Env { .. } => EXIT_CONFIG,
             Error::MissingToken | Error::Hub(_) | Error::Resource(_) => EXIT_CONFIG,
-            Error::Database { .. } | Error::Migration(_) | Error::Listen { .. } => EXIT_FAILURE,
+            Error::ResourceTable { .. } => EXIT_CONFIG,
+            Error::MigrationFailed { .. }
+            | Error::MigrationCommit { .. }
+            | Error::MigrationUnknown { .. }
+            | Error::MigrationChanged { .. } => EXIT_FAILURE,
+            Error::Database { .. } | Error::Listen { .. } => EXIT_FAILURE,
+            Error::Runtime { .. } | Error::ServerEnded { .. } => EXIT_FAILURE,
         }
     }
 
@@ -95,5 +178,65 @@ impl Error {
             context: context.into(),
             source: Box::new(source),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn runtime_failures_keep_their_causes_and_exit_1() {
+        let runtime = Error::Runtime {
+            context: "cannot start",
+            source: std::io::Error::other("no threads"),
+        };
+        assert_eq!(runtime.to_string(), "runtime: cannot start: no threads");
+        assert_eq!(runtime.source().unwrap().to_string(), "no threads");
+
+        let returned = Error::ServerEnded { source: None };
+        assert_eq!(
+            returned.to_string(),
+            "serving: the server stopped by itself"
+        );
+        assert!(returned.source().is_none());
+        let failed = Error::ServerEnded {
+            source: Some("task panicked".into()),
+        };
+        assert_eq!(
+            failed.to_string(),
+            "serving: the server stopped by itself: task panicked"
+        );
+        assert_eq!(failed.source().unwrap().to_string(), "task panicked");
+
+        let migration = Error::MigrationFailed {
+            name: "0002_tags",
+            source: "no such table: tags".into(),
+        };
+        assert_eq!(
+            migration.to_string(),
+            "migration refused: 0002_tags failed: no such table: tags"
+        );
+        assert!(migration.source().is_some());
+
+        for e in [runtime, returned, failed, migration] {
+            assert_eq!(e.exit_code(), EXIT_FAILURE, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_resource_without_its_table_is_a_configuration_error_with_its_cause() {
+        let e = Error::ResourceTable {
+            resource: "items".into(),
+            source: "no such table: items".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "resource items: no such table: items (does a migration create its table and columns?)"
+        );
+        assert!(e.source().is_some());
+        assert_eq!(e.exit_code(), EXIT_CONFIG);
     }
 }

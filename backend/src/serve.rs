@@ -73,12 +73,12 @@ pub(crate) fn serve(source: &config::Source, mut backend: Backend) -> Result<()>
     tracing::debug!(target: TARGET, nofile, ?limits, "connection limits");
     let db = Arc::new(Db::open(&settings.database, backend.migrations)?);
     for api in &apis {
-        api.statements().check(&db.reader()).map_err(|e| {
-            Error::Resource(format!(
-                "resource {}: {e} (does a migration create its table and columns?)",
-                api.schema().name()
-            ))
-        })?;
+        api.statements()
+            .check(&db.reader())
+            .map_err(|e| Error::ResourceTable {
+                resource: api.schema().name().to_string(),
+                source: e.into(),
+            })?;
     }
     crate::http::error::set_prod(settings.prod);
     let (listener, origin) = listen::acquire(&config.address)?;
@@ -87,8 +87,8 @@ pub(crate) fn serve(source: &config::Source, mut backend: Backend) -> Result<()>
         .max_blocking_threads(8)
         .enable_all()
         .build()
-        .map_err(|source| Error::Listen {
-            context: "starting the runtime".into(),
+        .map_err(|source| Error::Runtime {
+            context: "cannot start",
             source,
         })?;
     let live = match &hub {
@@ -124,8 +124,9 @@ async fn run(
         .local_addr()
         .map_err(io("reading the socket address"))?;
     // Handlers first, so a SIGTERM right after READY=1 is a graceful stop, not a kill.
-    let mut term = signal(SignalKind::terminate()).map_err(io("SIGTERM handler"))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(io("SIGINT handler"))?;
+    let handler = |context| move |source| Error::Runtime { context, source };
+    let mut term = signal(SignalKind::terminate()).map_err(handler("SIGTERM handler"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(handler("SIGINT handler"))?;
 
     let router = app(ctx.clone(), api, config, served, hub.as_ref());
     let stop = CancellationToken::new();
@@ -145,12 +146,12 @@ async fn run(
         _ = term.recv() => tracing::info!(target: TARGET, "SIGTERM: shutting down"),
         _ = int.recv() => tracing::info!(target: TARGET, "SIGINT: shutting down"),
         ended = &mut server => {
-            let source = match ended {
-                Ok(Ok(())) => std::io::Error::other("the server stopped by itself"),
-                Ok(Err(e)) => e,
-                Err(e) => std::io::Error::other(e.to_string()),
-            };
-            return Err(Error::Listen { context: "serving".into(), source });
+            return Err(match ended {
+                // The listening socket became unusable (accept failed for good, §3).
+                Ok(Err(source)) => Error::Listen { context: "serving".into(), source },
+                Ok(Ok(())) => Error::ServerEnded { source: None },
+                Err(e) => Error::ServerEnded { source: Some(e.into()) },
+            });
         }
     }
     if let Some(hub) = &hub {

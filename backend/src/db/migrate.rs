@@ -66,14 +66,19 @@ pub(crate) fn run(
             return Ok(applied);
         };
         tx.execute_batch(next.sql)
-            .map_err(|e| Error::Migration(format!("{} failed: {e}", next.name)))?;
+            .map_err(|e| Error::MigrationFailed {
+                name: next.name,
+                source: e.into(),
+            })?;
         tx.execute(
             "INSERT INTO qmlbridge_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
             (next.version, next.name, next.checksum()),
         )
         .map_err(|e| Error::db(format!("recording {}", next.name), e))?;
-        tx.commit()
-            .map_err(|e| Error::Migration(format!("{} failed to commit: {e}", next.name)))?;
+        tx.commit().map_err(|e| Error::MigrationCommit {
+            name: next.name,
+            source: e.into(),
+        })?;
         tracing::info!(target: "qmlbridge_backend::migrate", migration = next.name, "applied");
         applied.push(next.name);
     }
@@ -99,16 +104,13 @@ fn pending(
         .map_err(|e| Error::db("reading qmlbridge_migrations", e))?;
     for (version, name, checksum) in &rows {
         let Some(known) = migrations.iter().find(|m| m.version == *version) else {
-            return Err(Error::Migration(format!(
-                "the database has migration {version} ({name}), which this binary does not know: \
-                 it was migrated by a newer version of this backend"
-            )));
+            return Err(Error::MigrationUnknown {
+                version: *version,
+                name: name.clone(),
+            });
         };
         if known.checksum() != *checksum || known.name != name {
-            return Err(Error::Migration(format!(
-                "migration {} was changed after it was applied (checksum mismatch)",
-                known.name
-            )));
+            return Err(Error::MigrationChanged { name: known.name });
         }
     }
     Ok(migrations
