@@ -406,6 +406,24 @@ fn a_relative_home_gives_no_data_dir() {
 }
 
 #[test]
+fn the_backend_binary_override_is_the_contracts_variable() {
+    // docs/contract.md §9: BRIDGE_BACKEND_BIN replaces every candidate path.
+    let layout = Layout::fake("");
+    let cli = Cli::start(
+        &layout,
+        &[],
+        &[("BRIDGE_BACKEND_BIN", "/nonexistent/todo-backend")],
+    );
+    let offline = cli.wait_state("Offline");
+    let error = offline["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("paths: backend binary not found; tried /nonexistent/todo-backend"),
+        "{error}"
+    );
+    assert!(layout.spawns().is_empty());
+}
+
+#[test]
 fn port_in_use_goes_offline_naming_the_socket_step() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
