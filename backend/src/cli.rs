@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::backend::Backend;
+use crate::app::App;
 use crate::config;
 
 /// What `--help` says after the commands.
@@ -36,7 +36,7 @@ enum Command {
     },
 }
 
-pub(crate) fn run(backend: Backend) -> ExitCode {
+pub(crate) fn run(backend: App) -> ExitCode {
     let about = format!(
         "The backend of {}: REST resources, a Mercure hub and SQLite, supervised by its desktop \
          host (a qmlbridge app).",

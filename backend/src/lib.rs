@@ -34,6 +34,7 @@
 // framework's own tests and benchmarks, which drive the hub and the Caddyfile reader directly;
 // they are not part of the API.
 
+mod app;
 mod backend;
 mod cli;
 #[doc(hidden)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_util::sync::CancellationToken;
 
-use crate::backend::Backend;
+use crate::app::App;
 use crate::config::{self, Config};
 use crate::conn::{self, Limits};
 use crate::db::{self, Db, Migration};
@@ -41,7 +41,7 @@ pub(crate) fn migrate(migrations: &'static [Migration]) -> Result<()> {
 
 /// `<app>-backend serve`: reads the configuration from `source`, opens (and migrates) the
 /// database, listens, and serves `backend` until SIGTERM/SIGINT.
-pub(crate) fn serve(source: &config::Source, mut backend: Backend) -> Result<()> {
+pub(crate) fn serve(source: &config::Source, mut backend: App) -> Result<()> {
     let apis = backend.apis()?;
     let config = Config::load_source(source, &config::process_env)?;
     if *source == config::Source::BuiltIn {

@@ -49,11 +49,12 @@ impl Backend {
     /// The router of this backend as `serve` would build it on `127.0.0.1:8765` (the `Host`
     /// the requests must carry), accepting `token`, with `caddyfile`'s site settings (`None`: an
     /// empty site block) and a fresh in-memory database.
-    pub fn test(mut self, caddyfile: Option<&str>, token: &str) -> Result<TestBackend> {
+    pub fn test(self, caddyfile: Option<&str>, token: &str) -> Result<TestBackend> {
+        let mut app = self.app;
         let src = SourceFile::new("Caddyfile", caddyfile.unwrap_or(CADDYFILE));
         let config = Config::parse(&src, &|_| None)?;
-        let apis = self.apis()?;
-        let db = Arc::new(Db::open(&Database::Memory, self.migrations)?);
+        let apis = app.apis()?;
+        let db = Arc::new(Db::open(&Database::Memory, app.migrations)?);
         for api in &apis {
             api.statements()
                 .check(&db.reader())
@@ -61,8 +62,8 @@ impl Backend {
         }
         let published = Arc::new(Recorder::default());
         let live = Live::new(published.clone());
-        let context = self.context(db, live, Bearer::new(&Secret::new(token)));
-        let api = self.api_router(&apis);
+        let context = app.context(db, live, Bearer::new(&Secret::new(token)));
+        let api = app.api_router(&apis);
         let served: SocketAddr = ([127, 0, 0, 1], 8765).into();
         let router = crate::http::app(context.clone(), api, &config, served, None);
         Ok(TestBackend {

@@ -1,0 +1,67 @@
+//! [`App`]: what an app's backend is made of once built (migrations, resources, routes,
+//! state), and what `serve`, `migrate` and the test router are made from. [`crate::Backend`] is
+//! the public builder around it.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::any;
+
+use crate::context::Context;
+use crate::db::Migration;
+use crate::error::{Error, Result};
+use crate::resource::{Api, Schema, router as resource_router};
+
+pub(crate) type Routes = Box<dyn FnOnce(Router<Context>) -> Router<Context> + Send>;
+
+/// An app's backend, as built.
+pub(crate) struct App {
+    pub(crate) name: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) migrations: &'static [Migration],
+    pub(crate) resources: Vec<&'static Schema>,
+    pub(crate) routes: Vec<Routes>,
+    pub(crate) state: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl App {
+    /// The resources, checked: lowercase URL segments, no name twice (exit 78 otherwise).
+    pub(crate) fn apis(&self) -> Result<Vec<Arc<Api>>> {
+        let mut apis: Vec<Arc<Api>> = Vec::new();
+        for schema in &self.resources {
+            schema.check().map_err(Error::Resource)?;
+            if apis.iter().any(|a| a.schema().name() == schema.name()) {
+                return Err(Error::Resource(format!(
+                    "two resources are named {:?}",
+                    schema.name()
+                )));
+            }
+            apis.push(Arc::new(Api::new(schema)));
+        }
+        Ok(apis)
+    }
+
+    /// The state handlers share, over `db`, publishing into `live`.
+    pub(crate) fn context(
+        &self,
+        db: Arc<crate::db::Db>,
+        live: crate::publish::Live,
+        bearer: crate::http::guard::Bearer,
+    ) -> Context {
+        Context::new(db, live, bearer, self.state.clone(), self.version)
+    }
+
+    /// Every `/api` route: the resources, the app's routes, and the catch-all that keeps unknown
+    /// `/api/...` paths behind the token (401 without it, 404 with it).
+    pub(crate) fn api_router(&mut self, apis: &[Arc<Api>]) -> Router<Context> {
+        let mut router = Router::new();
+        for api in apis {
+            router = router.merge(resource_router(api.clone()));
+        }
+        for routes in self.routes.drain(..) {
+            router = routes(router);
+        }
+        router.route("/api/{*rest}", any(crate::http::site::not_found))
+    }
+}
