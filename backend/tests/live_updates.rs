@@ -7,17 +7,7 @@ mod support;
 use std::io::{Read, Write};
 
 use nix::sys::signal::Signal;
-use support::{Workdir, connect};
-
-/// Reads from `stream` until `needle` appears in what was read; returns all of it.
-fn read_until(stream: &mut std::net::TcpStream, seen: &mut String, needle: &str) {
-    let mut buf = [0u8; 4096];
-    while !seen.contains(needle) {
-        let n = stream.read(&mut buf).expect("read SSE");
-        assert!(n > 0, "stream ended before {needle:?}: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-}
+use support::{Workdir, connect, read_until};
 
 #[test]
 fn rest_changes_reach_subscribers_and_sigterm_ends_streams() {

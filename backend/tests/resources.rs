@@ -11,17 +11,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::json;
-use support::{TOKEN, Workdir, connect, eventually, request};
-
-/// Reads `stream` until `needle` is in what was read.
-fn read_until(stream: &mut std::net::TcpStream, seen: &mut String, needle: &str) {
-    let mut buf = [0u8; 4096];
-    while !seen.contains(needle) {
-        let n = stream.read(&mut buf).expect("read SSE");
-        assert!(n > 0, "stream ended before {needle:?}: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-}
+use support::{TOKEN, Workdir, connect, eventually, read_until, request};
 
 /// An SSE subscription on `topic` (anonymous, or with a subscriber JWT).
 fn subscribe(addr: std::net::SocketAddr, topic: &str, jwt: Option<&str>) -> std::net::TcpStream {

@@ -342,6 +342,17 @@ pub fn read_response(stream: &mut TcpStream) -> Response {
     }
 }
 
+/// Reads from `stream` (an SSE stream, say) until `needle` is in `seen`, which keeps all that
+/// was read.
+pub fn read_until(stream: &mut TcpStream, seen: &mut String, needle: &str) {
+    let mut buf = [0u8; 4096];
+    while !seen.contains(needle) {
+        let n = stream.read(&mut buf).expect("read");
+        assert!(n > 0, "stream ended before {needle:?}: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}
+
 /// Polls `f` until it returns `Some` (bounded by [`PATIENCE`]).
 pub fn eventually<T>(mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + PATIENCE;

@@ -51,6 +51,7 @@ fn main() {
     link(&repo.join("Caddyfile"), "Caddyfile");
 
     let mut opts = Options::new("qmlbridge", "bench");
+    opts.backend_bin = "todo-backend".into();
     opts.exe_dir = Some(exe_dir);
     opts.data_dir = Some(tmp.path().join("data"));
     // Each kill below is a first crash (0 ms backoff): the budget resets after this short
