@@ -26,6 +26,20 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// Checks every resource's statements against `db` once: a table or column the migrations
+    /// do not create is a start-up error (exit 78), not a 500 on the first request.
+    pub(crate) fn check_tables(apis: &[Arc<Api>], db: &crate::db::Db) -> Result<()> {
+        for api in apis {
+            api.statements()
+                .check(&db.reader())
+                .map_err(|e| Error::ResourceTable {
+                    resource: api.schema().name().to_string(),
+                    source: e.into(),
+                })?;
+        }
+        Ok(())
+    }
+
     /// The resources, checked: lowercase URL segments, no name twice (exit 78 otherwise).
     pub(crate) fn apis(&self) -> Result<Vec<Arc<Api>>> {
         let mut apis: Vec<Arc<Api>> = Vec::new();

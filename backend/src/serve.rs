@@ -72,14 +72,7 @@ pub(crate) fn serve(source: &config::Source, mut backend: App) -> Result<()> {
     };
     tracing::debug!(target: TARGET, nofile, ?limits, "connection limits");
     let db = Arc::new(Db::open(&settings.database, backend.migrations)?);
-    for api in &apis {
-        api.statements()
-            .check(&db.reader())
-            .map_err(|e| Error::ResourceTable {
-                resource: api.schema().name().to_string(),
-                source: e.into(),
-            })?;
-    }
+    App::check_tables(&apis, &db)?;
     crate::http::error::set_prod(settings.prod);
     let (listener, origin) = listen::acquire(&config.address)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

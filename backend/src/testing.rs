@@ -7,11 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 
+use crate::app::App;
 use crate::backend::Backend;
 use crate::config::{Config, SourceFile};
 use crate::context::Context;
 use crate::db::Db;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::guard::Bearer;
 use crate::publish::{Live, LiveUpdate, Publisher};
 use crate::secret::Secret;
@@ -55,11 +56,7 @@ impl Backend {
         let config = Config::parse(&src, &|_| None)?;
         let apis = app.apis()?;
         let db = Arc::new(Db::open(&Database::Memory, app.migrations)?);
-        for api in &apis {
-            api.statements()
-                .check(&db.reader())
-                .map_err(|e| Error::Resource(format!("resource {}: {e}", api.schema().name())))?;
-        }
+        App::check_tables(&apis, &db)?;
         let published = Arc::new(Recorder::default());
         let live = Live::new(published.clone());
         let context = app.context(db, live, Bearer::new(&Secret::new(token)));

@@ -199,7 +199,7 @@ impl Publisher for Hub {
     /// with a warning (the hub generates the id; the update still goes out).
     fn publish(&self, update: LiveUpdate) {
         let id = update.id.filter(|id| {
-            let ok = !id.is_empty() && !id.starts_with('#') && update::is_field_value(id);
+            let ok = update::is_publishable_id(id);
             if !ok {
                 tracing::warn!(target: "qmlbridge_backend::hub", "an app's update had an unusable id: the hub generates one");
             }

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::auth;
 use super::reply::{denied, query_pairs, refused, status};
 use super::selector;
-use super::update::{Draft, is_field_value};
+use super::update::{Draft, is_field_value, is_publishable_id};
 use super::{Hub, OFFLOAD_ABOVE, offload};
 
 /// Reads the form fields of a publication; `Err` names what is malformed.
@@ -35,11 +35,7 @@ fn parse_form(body: &[u8]) -> Result<Draft, &'static str> {
     }
     // `#` ids are the hub's own (spec: "Publication"); both fields are echoed as they are, the id
     // in `Last-Event-ID` headers too.
-    if draft
-        .id
-        .as_deref()
-        .is_some_and(|id| id.starts_with('#') || id.is_empty() || !is_field_value(id))
-    {
+    if draft.id.as_deref().is_some_and(|id| !is_publishable_id(id)) {
         return Err("Invalid \"id\" parameter\n");
     }
     if draft

@@ -69,6 +69,12 @@ pub fn new_id() -> String {
 /// field, NUL makes `EventSource` ignore an `id` (HTML "Server-sent events" §9.2.6), and
 /// `http` refuses control characters in a header value), and no surrounding whitespace (HTTP
 /// strips it from a header value, RFC 9110 §5.5, so the id would come back changed).
+/// An id a publisher may give (spec: "Publication": `#` ids are the hub's own), and that a
+/// `Last-Event-ID` header and an SSE `id` field can carry.
+pub(crate) fn is_publishable_id(id: &str) -> bool {
+    !id.is_empty() && !id.starts_with('#') && is_field_value(id)
+}
+
 pub fn is_field_value(s: &str) -> bool {
     !s.chars().any(char::is_control) && s.trim() == s
 }
