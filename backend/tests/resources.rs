@@ -78,7 +78,19 @@ fn two_resources_side_by_side_with_their_topics_and_one_catch_all() {
         .api("GET", "/api/tags?label=shop&limit=5", None)
         .json();
     assert_eq!(by_label.as_array().unwrap().len(), 1);
+    // Keyset paging: `after` the last id seen, combined with a filter and a limit.
+    server.api("POST", "/api/items", Some(r#"{"title":"eggs"}"#));
+    let page = server.api("GET", "/api/items?after=1&limit=1", None).json();
+    assert_eq!(page.as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page[0]["title"], "bread");
+    let open_after_1 = server
+        .api("GET", "/api/items?after=1&done=false", None)
+        .json();
+    assert_eq!(open_after_1.as_array().unwrap().len(), 1, "{open_after_1}");
+    assert_eq!(open_after_1[0]["title"], "eggs");
     for bad in [
+        "/api/items?after=-1",
+        "/api/items?after=x",
         "/api/items?colour=red",
         "/api/tags?done=true",
         "/api/items?done=maybe",

@@ -1,4 +1,4 @@
-//! `GET /api/<name>?limit=&offset=&<filter>=`: the list query, checked against the schema.
+//! `GET /api/<name>?limit=&offset=&after=&<filter>=`: the list query, checked against the schema.
 //! Anything else in the query string is a 400 naming it (`docs/contract.md` §7).
 
 use rusqlite::types::Value as Sql;
@@ -16,6 +16,9 @@ pub const MAX_LIMIT: i64 = 1000;
 pub(crate) struct ListQuery {
     pub(crate) limit: i64,
     pub(crate) offset: i64,
+    /// Keyset paging: only rows whose key is greater (a client paging with `after=<last id>`
+    /// neither skips nor repeats a row when others are deleted or created meanwhile).
+    pub(crate) after: Option<i64>,
     /// `field = value` conditions, in schema order.
     pub(crate) filters: Vec<(&'static Field, Sql)>,
 }
@@ -25,6 +28,7 @@ impl ListQuery {
         let mut q = ListQuery {
             limit: DEFAULT_LIMIT,
             offset: 0,
+            after: None,
             filters: Vec::new(),
         };
         let mut seen: Vec<String> = Vec::new();
@@ -48,10 +52,19 @@ impl ListQuery {
                         .filter(|n: &i64| *n >= 0)
                         .ok_or_else(|| bad("offset must be >= 0".to_owned()))?;
                 }
+                "after" => {
+                    q.after = Some(
+                        value
+                            .parse()
+                            .ok()
+                            .filter(|n: &i64| *n >= 0)
+                            .ok_or_else(|| bad("after must be an id >= 0".to_owned()))?,
+                    );
+                }
                 name => match schema.field(name).filter(|f| f.filter) {
                     Some(field) => q.filters.push((field, filter_value(field, &value)?)),
                     None => {
-                        let mut allowed = vec!["limit", "offset"];
+                        let mut allowed = vec!["limit", "offset", "after"];
                         allowed.extend(schema.fields.iter().filter(|f| f.filter).map(|f| f.name));
                         return Err(bad(format!(
                             "unknown query parameter `{name}` (allowed: {})",

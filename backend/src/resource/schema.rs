@@ -124,7 +124,7 @@ impl Schema {
             if self.fields[..i].iter().any(|g| g.name == f.name) {
                 return Err(format!("resource {}: field {} twice", self.name, f.name));
             }
-            if ["limit", "offset"].contains(&f.name) && f.filter {
+            if ["limit", "offset", "after"].contains(&f.name) && f.filter {
                 return Err(format!(
                     "resource {}: field {} cannot be a filter (it is a paging parameter)",
                     self.name, f.name

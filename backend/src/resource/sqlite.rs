@@ -51,11 +51,30 @@ impl Statements {
     /// A page, ordered by the key.
     pub(crate) fn list(&self, conn: &Connection, q: &ListQuery) -> rusqlite::Result<Vec<Record>> {
         let mut sql = format!("SELECT {} FROM {}", self.columns, self.table);
-        for (i, (field, _)) in q.filters.iter().enumerate() {
-            let joiner = if i == 0 { " WHERE " } else { " AND " };
-            sql.push_str(&format!("{joiner}{} = ?{}", quote(field.name), i + 1));
+        let mut params: Vec<Sql> = Vec::with_capacity(q.filters.len() + 3);
+        for (field, value) in &q.filters {
+            let joiner = if params.is_empty() {
+                " WHERE "
+            } else {
+                " AND "
+            };
+            params.push(value.clone());
+            sql.push_str(&format!(
+                "{joiner}{} = ?{}",
+                quote(field.name),
+                params.len()
+            ));
         }
-        let n = q.filters.len();
+        if let Some(after) = q.after {
+            let joiner = if params.is_empty() {
+                " WHERE "
+            } else {
+                " AND "
+            };
+            params.push(Sql::Integer(after));
+            sql.push_str(&format!("{joiner}{} > ?{}", self.key, params.len()));
+        }
+        let n = params.len();
         sql.push_str(&format!(
             " ORDER BY {} LIMIT ?{} OFFSET ?{}",
             self.key,
@@ -63,11 +82,7 @@ impl Statements {
             n + 2
         ));
         let mut stmt = conn.prepare_cached(&sql)?;
-        let params = q
-            .filters
-            .iter()
-            .map(|(_, v)| v.clone())
-            .chain([Sql::Integer(q.limit), Sql::Integer(q.offset)]);
+        params.extend([Sql::Integer(q.limit), Sql::Integer(q.offset)]);
         let rows = stmt.query_map(params_from_iter(params), |row| row_json(self.schema, row))?;
         rows.collect()
     }
