@@ -1,7 +1,7 @@
 /*
  * AppRun: the entry point of the qmlbridge AppImage.
  *
- * It points Qt at the bundled plugins and QML modules, then execs usr/bin/qmlbridge with the
+ * It points Qt at the bundled plugins and QML modules, then execs usr/bin/todo with the
  * original arguments. A binary rather than a shell script for one reason: the AppImage runtime
  * in --appimage-extract-and-run mode forks us and waits; if that runtime process is SIGKILLed we
  * would be orphaned and the app (and its backend) would keep running. So, only when our parent
@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
     char plugins[PATH_MAX + 32], qml[PATH_MAX + 32], exe[PATH_MAX + 32];
     snprintf(plugins, sizeof plugins, "%s/usr/plugins", self);
     snprintf(qml, sizeof qml, "%s/usr/qml", self);
-    snprintf(exe, sizeof exe, "%s/usr/bin/qmlbridge", self);
+    snprintf(exe, sizeof exe, "%s/usr/bin/todo", self);
 
     /* Override, not append: a user's QT_PLUGIN_PATH may point at plugins built for another Qt.
      * qt.conf beside the binary says the same; these also cover Qt code that reads only the

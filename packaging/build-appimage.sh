@@ -16,7 +16,7 @@
 #
 # Why gzip with 128K blocks: the runtime's squashfuse decompresses a whole block for every page
 # the dynamic loader faults in, with a small cache. Measured on the 2-core dev machine (under load)
-# for the first `usr/bin/qmlbridge --version` from a fresh mount, i.e. loading all of Qt:
+# for the first `usr/bin/todo --version` from a fresh mount, i.e. loading all of Qt:
 # xz/1M 10.8-13.6 s (26.8 MB image), xz/128K 2.4 s (29.2 MB), gzip/1M 1.6 s (37.0 MB),
 # gzip/128K 0.35-0.56 s (37.4 MB), gzip/64K 0.27 s (37.9 MB). xz would only buy size.
 #   QMLBRIDGE_QUICK_STYLES    Qt Quick Controls styles to bundle (default "Basic Fusion": Fusion
@@ -64,11 +64,11 @@ build_release() {
   if [ "${APPIMAGE_SKIP_BUILD:-0}" = 1 ]; then
     log "APPIMAGE_SKIP_BUILD=1: using $TARGET_DIR/release"
   else
-    log "cargo build --release -p qmlbridge -p todo-backend (target dir $TARGET_DIR)"
+    log "cargo build --release -p todo -p todo-backend (target dir $TARGET_DIR)"
     (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release \
-       -p qmlbridge -p todo-backend)
+       -p todo -p todo-backend)
   fi
-  for b in qmlbridge todo-backend; do
+  for b in todo todo-backend; do
     [ -x "$TARGET_DIR/release/$b" ] || die "missing $TARGET_DIR/release/$b"
   done
 }
@@ -110,11 +110,11 @@ assemble_appdir() {
   log "AppRun, binaries, backend files"
   cc -O2 -Wall -Wextra -Werror -o "$APPDIR/AppRun" "$PKG/AppRun.c"
   strip "$APPDIR/AppRun"
-  install -m 0755 "$rel/qmlbridge" "$APPDIR/usr/bin/qmlbridge"
+  install -m 0755 "$rel/todo" "$APPDIR/usr/bin/todo"
   # <exe_dir>/../share/<app>/{bin/todo-backend,Caddyfile,backend}: the host's AppImage
   # fallback (docs/contract.md §9; host/supervisor/src/paths.rs).
   install -m 0755 "$rel/todo-backend" "$share/bin/todo-backend"
-  strip "$APPDIR/usr/bin/qmlbridge" "$share/bin/todo-backend"
+  strip "$APPDIR/usr/bin/todo" "$share/bin/todo-backend"
   install -m 0644 "$ROOT/Caddyfile" "$share/Caddyfile"
   # The backend's working directory: `root public` in the Caddyfile (git keeps no empty dirs).
   mkdir -p "$share/backend/public"
@@ -132,7 +132,7 @@ assemble_appdir() {
 
   deploy_qt_plugins
   deploy_qml_modules
-  deploy_libraries "$APPDIR/usr/bin/qmlbridge" "$share/bin/todo-backend" \
+  deploy_libraries "$APPDIR/usr/bin/todo" "$share/bin/todo-backend" \
     $(find "$APPDIR/usr/plugins" "$APPDIR/usr/qml" -name '*.so' -type f)
   set_runpaths
   write_qt_conf

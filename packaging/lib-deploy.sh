@@ -122,7 +122,7 @@ deploy_libraries() {
 set_runpaths() {
   local f dir up
   log "RUNPATH (patchelf)"
-  patchelf --set-rpath '$ORIGIN/../lib' "$APPDIR/usr/bin/qmlbridge"
+  patchelf --set-rpath '$ORIGIN/../lib' "$APPDIR/usr/bin/todo"
   for f in "$APPDIR"/usr/lib/*.so*; do
     patchelf --set-rpath '$ORIGIN' "$f"
   done

@@ -32,7 +32,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEADLINE=${APPIMAGE_TEST_DEADLINE:-30} # seconds to wait for each condition (loaded 2-core CI)
 MAX_BYTES=$((40 * 1000 * 1000))
 APP=todo ORG=qmlbridge
-WINDOW_TITLE="qmlbridge todo" # qml/Main.qml
+WINDOW_TITLE="qmlbridge todo" # examples/todo/qml/Main.qml
 XDISPLAY=:71
 
 log() { printf 'test-appimage: %s\n' "$*" >&2; }
@@ -120,7 +120,7 @@ check_online() {
   [ -s "$DATA/var/data.sqlite" ] || fail "$DATA/var/data.sqlite missing or empty after migrate"
   wait_for "one backend process" one_named todo-backend
   BACKEND_PID=$(pids_named todo-backend)
-  HOST_PID=$(pids_named qmlbridge)
+  HOST_PID=$(pids_named todo)
   [ "$(wc -w <<<"$HOST_PID")" -eq 1 ] || fail "expected one host process, found: $HOST_PID"
   case $(readlink "/proc/$BACKEND_PID/exe") in
     "$where"*/usr/share/$APP/bin/todo-backend) ;;
@@ -150,7 +150,7 @@ kill_and_check() {
   kill -KILL "$APP_PID"
   wait "$APP_PID" 2>/dev/null || true
   wait_for "no backend process after SIGKILL" none_named todo-backend
-  wait_for "no host process after SIGKILL" none_named qmlbridge
+  wait_for "no host process after SIGKILL" none_named todo
 }
 
 static_checks() {
@@ -162,7 +162,7 @@ static_checks() {
   [ "$offset" -gt 0 ] && [ "$offset" -lt "$size" ] || fail "bad SquashFS offset $offset"
   mkdir -p "$WORK/extract"
   (cd "$WORK/extract" && "$IMG" --appimage-extract >/dev/null) || fail "--appimage-extract failed"
-  for f in AppRun usr/bin/qmlbridge "usr/share/$APP/bin/todo-backend"; do
+  for f in AppRun usr/bin/todo "usr/share/$APP/bin/todo-backend"; do
     [ -x "$root/$f" ] || fail "$f missing or not executable"
   done
   for f in usr/bin/qt.conf "usr/share/$APP/Caddyfile" usr/plugins/platforms/libqxcb.so \
@@ -179,8 +179,8 @@ static_checks() {
   icon=$(sed -n 's/^Icon=//p' "$f")
   [ -f "$root/$icon.png" ] || [ -f "$root/$icon.svg" ] || fail "icon $icon missing at the AppDir root"
   [ -e "$root/.DirIcon" ] || fail ".DirIcon missing"
-  readelf -d "$root/usr/bin/qmlbridge" | grep -q 'RUNPATH.*\$ORIGIN/\.\./lib' \
-    || fail "usr/bin/qmlbridge has no RUNPATH \$ORIGIN/../lib"
+  readelf -d "$root/usr/bin/todo" | grep -q 'RUNPATH.*\$ORIGIN/\.\./lib' \
+    || fail "usr/bin/todo has no RUNPATH \$ORIGIN/../lib"
   # With the system's Qt hidden, every ELF must resolve all libraries, Qt ones from the image.
   while read -r elf; do
     [ "$(head -c 4 "$elf" | od -An -c | tr -d ' ')" = '177ELF' ] || continue

@@ -15,7 +15,7 @@ flags=()
 [ "$profile" = release ] && flags+=(--release)
 # Qt builds share target/qt (as the AppImage build does), so the ~10 min cxx-qt build happens once.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/qt}
-cargo build "${flags[@]}" -p todo-backend -p qmlbridge
+cargo build "${flags[@]}" -p todo-backend -p todo
 bin=$CARGO_TARGET_DIR/$profile
 
 # Bundled mode; the host finds the backend binary beside itself, but target/qt/<profile> hides the
@@ -24,4 +24,4 @@ unset BRIDGE_URL
 export BRIDGE_BACKEND_BIN="${BRIDGE_BACKEND_BIN:-$bin/todo-backend}"
 export BRIDGE_BACKEND_DIR="${BRIDGE_BACKEND_DIR:-$repo/examples/todo/backend}"
 export BRIDGE_CADDYFILE="${BRIDGE_CADDYFILE:-$repo/Caddyfile}"
-exec "$bin/qmlbridge" "$@"
+exec "$bin/todo" "$@"

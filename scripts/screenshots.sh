@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/qt}
-cargo build -p todo-backend -p qmlbridge
+cargo build -p todo-backend -p todo
 bin=$CARGO_TARGET_DIR/debug
 out=$repo/screenshots
 mkdir -p "$out"
@@ -61,10 +61,10 @@ api=(curl -fsS -o /dev/null -H "Authorization: Bearer qmlbridge-dev-token" -H "C
 "${api[@]}" -d '{"title":"Buy milk"}' "http://127.0.0.1:$port/api/todos"
 "${api[@]}" -d '{"title":"Write the QML tests","done":true}' "http://127.0.0.1:$port/api/todos"
 "${api[@]}" -d '{"title":"Package the AppImage"}' "http://127.0.0.1:$port/api/todos"
-BRIDGE_URL="http://127.0.0.1:$port" shoot "$out/online.png" 4 "$bin/qmlbridge"
+BRIDGE_URL="http://127.0.0.1:$port" shoot "$out/online.png" 4 "$bin/todo"
 
 # 2. Offline: bundled mode whose backend refuses its configuration (exit 78: Offline at once).
 XDG_DATA_HOME=$work/xdg-offline \
 BRIDGE_BACKEND_BIN="$bin/todo-backend" BRIDGE_BACKEND_DIR="$repo/examples/todo/backend" \
 BRIDGE_CADDYFILE="$repo/Caddyfile" DATABASE_URL="postgres://nowhere/todo" \
-  shoot "$out/offline.png" 5 "$bin/qmlbridge"
+  shoot "$out/offline.png" 5 "$bin/todo"

@@ -1,54 +1,149 @@
-//! The Qt application around the QML module: one window from `Main.qml`, a clean exit
-//! code when loading fails, and SIGTERM/SIGINT mapped to closing the window.
+//! `App`: an app's whole host in one call. Logging, the single-instance lock (Bundled),
+//! the supervisor, the Qt application named after the app's [`Identity`], its main window from
+//! the app's QML module, SIGTERM/SIGINT mapped to closing the window, and a graceful backend stop
+//! when it closes (docs/contract.md §5, §9).
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use cxx_qt_lib::{QGuiApplication, QQmlApplicationEngine, QString, QUrl};
+use qmlbridge_supervisor::data_dir;
 
-unsafe extern "C" {
-    fn qmlbridge_app_exit(code: i32);
-    fn qmlbridge_app_quit_queued();
+use crate::bridge::ffi;
+use crate::{Identity, QML_IMPORT_PATH, instance, logging, session};
+
+const TARGET: &str = "qmlbridge::host";
+/// Exit code of a second launch on a data dir that another host already uses.
+pub const EXIT_ALREADY_RUNNING: u8 = 3;
+
+/// An app's host: `App::new(identity).main_qml(url).run()` from the app's `main`.
+#[derive(Clone, Debug)]
+pub struct App {
+    identity: Identity,
+    main_qml: String,
 }
 
-/// Asks the running event loop to quit; callable from any thread.
-pub fn quit() {
-    // SAFETY: posts a queued call to the QCoreApplication instance, if there is one.
-    unsafe { qmlbridge_app_quit_queued() };
+impl App {
+    /// The host of the app `identity` names (see [`identity!`](crate::identity)).
+    pub fn new(identity: Identity) -> App {
+        App {
+            identity,
+            main_qml: String::new(),
+        }
+    }
+
+    /// The window to show: a URL into the app's QML module, e.g.
+    /// `qrc:/qt/qml/Todo/qml/Main.qml` (module `Todo`, file `qml/Main.qml`).
+    pub fn main_qml(mut self, url: impl Into<String>) -> App {
+        self.main_qml = url.into();
+        self
+    }
+
+    /// Runs the app until its window closes. Exit codes: 0 closed normally, 1 the QML failed to
+    /// load (or no window was given), 3 another instance runs on the same data dir (Bundled).
+    pub fn run(self) -> ExitCode {
+        let id = &self.identity;
+        if std::env::args().skip(1).any(|a| a == "--version") {
+            println!("{} {}", id.name, id.version);
+            return ExitCode::SUCCESS;
+        }
+        let bundled = std::env::var("BRIDGE_URL").map_or(true, |v| v.trim().is_empty());
+        let data = data_dir(&id.org, &id.name).ok();
+        logging::init(data.as_deref());
+        if self.main_qml.is_empty() {
+            tracing::error!(target: TARGET, "App::main_qml was not given: no window to show");
+            return ExitCode::FAILURE;
+        }
+
+        // Bundled mode owns a database: never two hosts (two backends) on the same data dir.
+        let _lock = match (bundled, &data) {
+            (true, Some(dir)) => match instance::acquire(dir) {
+                Ok(lock) => Some(lock),
+                Err(err @ instance::LockError::AlreadyRunning { .. }) => {
+                    tracing::error!(target: TARGET, "{err}");
+                    eprintln!(
+                        "{}: {err}; close it first (not starting a second backend).",
+                        id.name
+                    );
+                    return ExitCode::from(EXIT_ALREADY_RUNNING);
+                }
+                Err(err) => {
+                    tracing::error!(target: TARGET, "{err}");
+                    return ExitCode::FAILURE;
+                }
+            },
+            _ => None,
+        };
+
+        let session = session::start(session::options(id));
+        watch_signals(session);
+        let code = show(id, &self.main_qml);
+        tracing::info!(target: TARGET, "window closed; stopping the backend");
+        session::shutdown();
+        code
+    }
 }
 
-/// Runs the GUI until the window closes: `SUCCESS`, or `FAILURE` when the QML did not load.
-pub fn run(url: &str) -> ExitCode {
+/// SIGTERM/SIGINT close the window like the user would, so the backend is stopped gracefully.
+fn watch_signals(session: &session::Session) {
+    session.runtime().spawn(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!(target: TARGET, "signal received; closing");
+        ffi::app_quit_queued();
+    });
+}
+
+/// The Qt application named after `id`, showing `url` until its window closes: `SUCCESS`, or
+/// `FAILURE` when the QML did not load.
+fn show(id: &Identity, url: &str) -> ExitCode {
     let mut app = QGuiApplication::new();
     let mut engine = QQmlApplicationEngine::new();
     let (Some(mut app_ref), Some(mut engine_ref)) = (app.as_mut(), engine.as_mut()) else {
-        tracing::error!(target: "qmlbridge::host", "cannot create the Qt application");
+        tracing::error!(target: TARGET, "cannot create the Qt application");
         return ExitCode::FAILURE;
     };
     app_ref
         .as_mut()
-        .set_application_name(&QString::from(crate::session::APP));
+        .set_application_name(&QString::from(&id.name));
     app_ref
         .as_mut()
-        .set_organization_name(&QString::from(crate::session::ORG));
+        .set_organization_name(&QString::from(&id.org));
+    app_ref
+        .as_mut()
+        .set_application_version(&QString::from(&id.version));
+    app_ref
+        .as_mut()
+        .set_application_display_name(&QString::from(&id.display_name));
+    // The desktop file's name is the Wayland app_id (and X11 WM_CLASS hint): the identifier the
+    // packaged `<identifier>.desktop` is installed under.
+    QGuiApplication::set_desktop_file_name(&QString::from(&id.identifier));
 
     let failed = Arc::new(AtomicBool::new(false));
     let flag = failed.clone();
     engine_ref
         .as_mut()
         .on_object_creation_failed(move |_, url| {
-            tracing::error!(target: "qmlbridge::host", url = %url, "the QML window failed to load");
+            tracing::error!(target: TARGET, url = %url, "the QML window failed to load");
             flag.store(true, Ordering::SeqCst);
-            // SAFETY: plain call into QCoreApplication::exit on the GUI thread.
-            unsafe { qmlbridge_app_exit(1) };
+            ffi::app_exit(1);
         })
         .release();
     // Qt 6.5 made `qrc:/qt/qml` a default import path; 6.4 (Debian 12) needs it to find the
-    // module's qmldir, which registers the QML-file types (StatusIndicator, OfflineOverlay...).
+    // modules' qmldir files, which register the QML-file types (StatusIndicator, ...).
     engine_ref
         .as_mut()
-        .add_import_path(&QString::from(crate::QML_IMPORT_PATH));
+        .add_import_path(&QString::from(QML_IMPORT_PATH));
     engine_ref.as_mut().load(&QUrl::from(url));
     // objectCreationFailed fires inside load(), before exec() could see exit(1).
     if failed.load(Ordering::SeqCst) {

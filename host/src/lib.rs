@@ -1,24 +1,32 @@
-//! `qmlbridge` host library: the Qt adapters of the desktop host, in the QML module
-//! `QmlBridge` (`import QmlBridge`): the `BackendConnection` singleton mirroring the supervision
-//! core, and the `TodoModel` over the backend's REST API and Mercure hub. Everything that decides
-//! what happens lives in `qmlbridge-supervisor`; this crate only translates.
+//! `qmlbridge-qt`: the desktop side of a qmlbridge app, as a library. It exports the QML module
+//! `QmlBridge` (`import QmlBridge`):
+//!
+//! - `BackendConnection`, the singleton mirroring the supervision core (mode, URL, token, state);
+//! - `RestModel`, a list model over one resource of the backend's resource convention, kept live
+//!   from the Mercure hub; `RestClient` for the other endpoints; `MercureSubscription` for any
+//!   topics;
+//! - `StatusIndicator` and `OfflineOverlay`, the components every app gets (top-level `qml/`).
+//!
+//! An app's host is [`App`]: `App::new(identity!()).main_qml(url).run()` (docs/qml.md). What
+//! decides supervision lives in `qmlbridge-supervisor`; the QML types only translate, and their
+//! network side is Qt-free (`rest`), reached by plain `cargo test`.
 
-pub mod app;
-pub mod backend_connection;
-pub mod instance;
-pub mod log_tail;
-pub mod logging;
-pub mod mercure;
-mod qt_log;
+mod app;
+mod bridge;
+mod identity;
+mod instance;
+mod log_tail;
+mod logging;
+mod rest;
 pub mod session;
-pub mod todo_model;
-pub mod todo_sync;
-pub mod todos;
+pub mod testing;
 
-/// The URL of the main window inside the compiled-in QML module.
-pub const MAIN_QML: &str = "qrc:/qt/qml/QmlBridge/qml/Main.qml";
-/// Where the compiled-in QML modules live (`<path>/QmlBridge/qmldir`).
+pub use app::{App, EXIT_ALREADY_RUNNING};
+pub use identity::Identity;
+pub use instance::{InstanceLock, LockError};
+
+/// Where the compiled-in QML modules live (`qrc:/qt/qml/<Module>/qmldir`).
 pub const QML_IMPORT_PATH: &str = "qrc:/qt/qml";
 
-/// The supervision core this crate mirrors (re-exported for the tests and `main`).
+/// The supervision core this crate mirrors (re-exported for hosts and their tests).
 pub use qmlbridge_supervisor as supervisor;

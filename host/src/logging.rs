@@ -29,7 +29,7 @@ pub fn init(data_dir: Option<&Path>) {
         }
     });
     if builder(filter, file, io::stderr).try_init().is_ok() {
-        crate::qt_log::install();
+        crate::bridge::ffi::install_message_handler();
     }
 }
 

@@ -11,10 +11,7 @@ use qmlbridge_supervisor::{Event, Options, Snapshot, Supervisor, data_dir};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::broadcast;
 
-/// Organisation and application names: the data dir is `<XDG_DATA_HOME>/<org>/<app>`.
-pub const ORG: &str = "qmlbridge";
-/// See [`ORG`].
-pub const APP: &str = "todo";
+use crate::Identity;
 
 /// The shared state; see [`get`].
 pub struct Session {
@@ -25,12 +22,14 @@ pub struct Session {
 
 static SESSION: OnceLock<Session> = OnceLock::new();
 
-/// The supervisor options from the environment: the defaults, the data dir the host locks and
-/// logs into ([`data_dir`], the supervisor's one data-dir rule), and `BRIDGE_OFFLINE_THRESHOLD_MS`
-/// (how long without the backend before Offline; tests and `make screenshots` shorten it).
-pub fn options_from_env() -> Options {
-    let mut opts = Options::new(ORG, APP);
-    opts.data_dir = data_dir(ORG, APP).ok();
+/// The supervisor options for `identity`, from the environment: the defaults, the backend binary's
+/// name, the data dir the host locks and logs into ([`data_dir`], the supervisor's one data-dir
+/// rule), and `BRIDGE_OFFLINE_THRESHOLD_MS` (how long without the backend before Offline; tests
+/// and `make screenshots` shorten it).
+pub fn options(identity: &Identity) -> Options {
+    let mut opts = Options::new(&identity.org, &identity.name);
+    opts.backend_bin = identity.backend_bin.clone();
+    opts.data_dir = data_dir(&identity.org, &identity.name).ok();
     if let Some(ms) = std::env::var("BRIDGE_OFFLINE_THRESHOLD_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -63,9 +62,10 @@ pub fn start(opts: Options) -> &'static Session {
     })
 }
 
-/// The session, started from the environment if `main` (or a test) has not started it yet.
-pub fn get() -> &'static Session {
-    start(options_from_env())
+/// The session, once [`start`] ran (`App::run` starts it before any QML is loaded); `None`
+/// otherwise, and the QML types then stay idle and say so.
+pub fn get() -> Option<&'static Session> {
+    SESSION.get()
 }
 
 impl Session {

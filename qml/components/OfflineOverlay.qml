@@ -8,6 +8,9 @@ import QmlBridge
 Rectangle {
     id: root
 
+    // On top of the window whenever the backend is Offline (an app may bind it otherwise).
+    visible: BackendConnection.connectionState === BackendConnection.Offline
+
     // Opaque: the list underneath must not show through.
     color: "#fafafa"
 

@@ -1,4 +1,4 @@
-// A dot and a word for BackendConnection.connectionState.
+// A dot and a word for BackendConnection.connectionState (or any state given).
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -7,11 +7,11 @@ import QmlBridge
 RowLayout {
     id: root
 
-    /// A BackendConnection.ConnectionState value.
-    property int state: BackendConnection.Connecting
+    /// A BackendConnection.ConnectionState value (not `state`: that is every Item's own).
+    property int connectionState: BackendConnection.connectionState
 
     readonly property color color: {
-        switch (root.state) {
+        switch (root.connectionState) {
         case BackendConnection.Online:
             return "#2e7d32";
         case BackendConnection.Offline:
@@ -21,7 +21,7 @@ RowLayout {
         }
     }
     readonly property string label: {
-        switch (root.state) {
+        switch (root.connectionState) {
         case BackendConnection.Online:
             return qsTr("Online");
         case BackendConnection.Reconnecting:

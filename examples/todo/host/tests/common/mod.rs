@@ -1,9 +1,8 @@
-//! Shared prelude of the Qt tests: the real backend binary, a served backend in a temp
-//! dir, free ports, and `quick_test_main` for QtQuickTest files.
+//! Shared prelude of the todo host's tests: the real backend binary, a served backend in a temp
+//! dir, free ports, and the staging of QtQuickTest files.
 
 #![allow(dead_code)]
 
-use std::ffi::{CString, c_char, c_int};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 /// The repository root.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+        .join("../../..")
         .canonicalize()
         .unwrap()
 }
@@ -126,39 +125,10 @@ impl Drop for DevBackend {
     }
 }
 
-unsafe extern "C" {
-    fn qmlbridge_quick_test_main(
-        argc: c_int,
-        argv: *mut *mut c_char,
-        source_dir: *const c_char,
-    ) -> c_int;
-}
-
-/// Runs the QtQuickTest file `input` offscreen; returns the number of failed tests.
-pub fn quick_test(input: &Path) -> i32 {
-    // SAFETY: set before Qt starts and before any other thread reads the environment.
-    unsafe { std::env::set_var("QT_QPA_PLATFORM", "offscreen") };
-    let exe = std::env::args()
-        .next()
-        .unwrap_or_else(|| "qml_tests".into());
-    let input = input.to_str().unwrap();
-    let import = qmlbridge_host::QML_IMPORT_PATH;
-    let args: Vec<CString> = [exe.as_str(), "-import", import, "-input", input]
-        .iter()
-        .map(|a| CString::new(*a).unwrap())
-        .collect();
-    let mut argv: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr() as *mut c_char).collect();
-    argv.push(std::ptr::null_mut());
-    let dir = Path::new(input).parent().unwrap().to_str().unwrap();
-    let dir = CString::new(dir).unwrap();
-    // SAFETY: argv holds `args.len()` valid C strings (plus a NULL) that outlive the call.
-    unsafe { qmlbridge_quick_test_main(args.len() as c_int, argv.as_mut_ptr(), dir.as_ptr()) }
-}
-
 /// Copies `qml/tests/<name>` into `dir` next to an `env.js` that defines `env` as `json`, the
 /// test's view of the values the harness chose (URLs, ports).
 pub fn stage(dir: &Path, name: &str, json: &serde_json::Value) -> PathBuf {
-    let src = repo().join("qml/tests").join(name);
+    let src = repo().join("examples/todo/qml/tests").join(name);
     let dst = dir.join(name);
     std::fs::copy(&src, &dst).unwrap();
     std::fs::write(

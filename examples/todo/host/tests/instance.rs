@@ -1,7 +1,11 @@
-//! The `qmlbridge` binary as a user runs it, in Bundled mode, offscreen:
+//! The `todo` binary as a user runs it, in Bundled mode, offscreen:
 //! a second launch on the same data dir says so and exits 3 without starting a second backend;
 //! SIGTERM (what closing the session does; closing the window takes the same path) stops the
 //! backend gracefully and exits 0.
+
+// cxx-qt's generated initialisers of this package reference the Qt crates: link them in
+// although this test only runs the binary (CXX-QT-NOTES, "Linking the library in").
+extern crate qmlbridge_qt;
 
 mod common;
 
@@ -15,7 +19,7 @@ use nix::unistd::Pid;
 /// The host, in Bundled mode, with its data under `xdg`.
 fn host(xdg: &Path) -> Command {
     let repo = common::repo();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qmlbridge"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_todo"));
     cmd.env("XDG_DATA_HOME", xdg)
         .env("QT_QPA_PLATFORM", "offscreen")
         .env("BRIDGE_BACKEND_BIN", common::backend_bin())

@@ -104,7 +104,12 @@ impl Default for BackendConnectionRust {
 
 impl cxx_qt::Initialize for qobject::BackendConnection {
     fn initialize(mut self: Pin<&mut Self>) {
-        let session = session::get();
+        let Some(session) = session::get() else {
+            // QML loaded without `App` (or `testing::quick_test`): nothing to mirror.
+            self.as_mut().rust_mut().error =
+                QString::from("no qmlbridge session: start the app with qmlbridge_qt::App");
+            return;
+        };
         // Subscribe before reading the snapshot so no change falls between the two.
         let Some(events) = session.subscribe() else {
             return;
@@ -135,7 +140,7 @@ async fn forward(
                 tracing::debug!(target: "qmlbridge::host", pid, "backend child spawned");
                 Ok(())
             }
-            Err(RecvError::Lagged(_)) => match session::get().snapshot() {
+            Err(RecvError::Lagged(_)) => match session::get().and_then(|s| s.snapshot()) {
                 Some(snapshot) => qt.queue(move |obj| obj.apply(&snapshot)),
                 None => break,
             },
@@ -167,7 +172,9 @@ fn qml_state(state: ConnectionState) -> qobject::ConnectionState {
 
 impl qobject::BackendConnection {
     fn restart(&self) {
-        session::get().restart();
+        if let Some(session) = session::get() {
+            session.restart();
+        }
     }
 
     fn refresh_log_tail(&self) {
@@ -175,8 +182,11 @@ impl qobject::BackendConnection {
         if dir.is_empty() {
             return;
         }
+        let Some(session) = session::get() else {
+            return;
+        };
         let qt = self.qt_thread();
-        session::get().runtime().spawn_blocking(move || {
+        session.runtime().spawn_blocking(move || {
             let tail = log_tail::read(&log_tail::backend_log(&dir), LOG_TAIL_LINES);
             let _ = qt.queue(move |obj| obj.set_log_tail(QString::from(&tail)));
         });

@@ -1,5 +1,6 @@
-//! The host's QML under `QT_QPA_PLATFORM=offscreen`, against the real backend:
-//! QtQuickTest files from `qml/tests/` read `BackendConnection` and `TodoModel` back.
+//! The todo window's QML under `QT_QPA_PLATFORM=offscreen`, against the real backend:
+//! QtQuickTest files from `examples/todo/qml/tests/` read `BackendConnection` and the window's
+//! `RestModel` back.
 //!
 //! One Qt application per process and one supervisor per process, decided by the environment:
 //! the parent process starts each scenario as a child of itself with its own environment.
@@ -17,7 +18,8 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
-use qmlbridge_host::supervisor::{ConnectionState, Event, Snapshot};
+use qmlbridge_qt::supervisor::{ConnectionState, Event, Snapshot};
+use qmlbridge_qt::{identity, session, testing};
 use serde_json::json;
 
 const SCENARIO: &str = "QMLBRIDGE_TEST_SCENARIO";
@@ -63,14 +65,14 @@ fn parent() -> ExitCode {
 fn child(name: &str) -> ExitCode {
     let dir = std::env::var_os("QMLBRIDGE_TEST_DIR").unwrap();
     let dir = Path::new(&dir);
-    qmlbridge_host::logging::init(None);
+    testing::init_logging();
     let failures = match name {
         "dev" => dev(dir),
         "bundled" => bundled(dir),
         "offline" => offline(dir),
         other => panic!("unknown scenario {other}"),
     };
-    qmlbridge_host::session::shutdown();
+    session::shutdown();
     if failures == 0 {
         ExitCode::SUCCESS
     } else {
@@ -88,7 +90,8 @@ fn dev(dir: &Path) -> i32 {
     let backend = common::DevBackend::start(dir);
     set_env("BRIDGE_URL", &backend.url);
     let input = common::stage(dir, "tst_dev.qml", &json!({ "url": backend.url }));
-    common::quick_test(&input)
+    session::start(session::options(&identity!()));
+    testing::run(&input)
 }
 
 fn bundled(dir: &Path) -> i32 {
@@ -96,7 +99,7 @@ fn bundled(dir: &Path) -> i32 {
     set_env("BRIDGE_BACKEND_BIN", common::backend_bin());
     set_env("BRIDGE_BACKEND_DIR", repo.join("examples/todo/backend"));
     set_env("BRIDGE_CADDYFILE", repo.join("Caddyfile"));
-    let session = qmlbridge_host::session::get();
+    let session = session::start(session::options(&identity!()));
     // The first subscriber sees every event since start, so no Child pid is missed.
     let events = session.subscribe().unwrap();
     std::thread::spawn(move || kill_child_when_asked(events));
@@ -106,7 +109,7 @@ fn bundled(dir: &Path) -> i32 {
         "tst_bundled.qml",
         &json!({ "dataDir": data, "killMarker": KILL_MARKER }),
     );
-    common::quick_test(&input)
+    testing::run(&input)
 }
 
 /// The title of the todo through which tst_bundled.qml asks for the backend to be killed: the
@@ -129,7 +132,7 @@ fn kill_child_when_asked(mut events: tokio::sync::broadcast::Receiver<Event>) {
                 Err(TryRecvError::Closed) => return,
             }
         }
-        let Some(snapshot) = qmlbridge_host::session::get().snapshot() else {
+        let Some(snapshot) = session::get().and_then(|s| s.snapshot()) else {
             return;
         };
         if let Some(pid) = pid
@@ -164,5 +167,6 @@ fn offline(dir: &Path) -> i32 {
     );
     set_env("BRIDGE_OFFLINE_THRESHOLD_MS", "1500");
     let input = common::stage(dir, "tst_offline.qml", &json!({}));
-    common::quick_test(&input)
+    session::start(session::options(&identity!()));
+    testing::run(&input)
 }

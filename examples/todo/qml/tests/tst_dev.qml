@@ -1,6 +1,6 @@
-// Dev mode against a real `qmlbridge-backend serve` (host/tests/qml_tests.rs, scenario dev):
-// BackendConnection follows the supervisor, TodoModel talks to the REST API, and a todo created
-// by another client appears in the model.
+// Dev mode against a real `todo-backend serve` (examples/todo/host/tests/qml_tests.rs, scenario
+// dev): BackendConnection follows the supervisor, the window's RestModel talks to the REST API,
+// and a todo created by another client appears in the model. Each test stands alone.
 import QtQuick
 import QtQml.Models
 import QtTest
@@ -13,9 +13,17 @@ TestCase {
     name: "DevMode"
 
     // Properties rather than children: see Main.qml (qmllint and cxx-qt's qmltypes).
-    readonly property TodoModel todos: TodoModel {}
+    readonly property RestModel todos: RestModel {
+        resource: "todos"
+        roles: ["title", "done"]
+        keyRole: "todoId"
+    }
     // A second window's model: its own hub subscription and requests.
-    readonly property TodoModel otherWindow: TodoModel {}
+    readonly property RestModel otherWindow: RestModel {
+        resource: "todos"
+        roles: ["title", "done"]
+        keyRole: "todoId"
+    }
 
     Instantiator {
         id: otherRows
@@ -68,7 +76,7 @@ TestCase {
         return xhr;
     }
 
-    function test_1_connection_mirrors_the_supervisor() {
+    function test_connection_mirrors_the_supervisor() {
         compare(BackendConnection.mode, BackendConnection.Dev);
         compare(BackendConnection.url, Env.env.url);
         tryCompare(BackendConnection, "connectionState", BackendConnection.Online, 20000);
@@ -76,15 +84,15 @@ TestCase {
         verify(BackendConnection.token.length > 0, "a dev token");
     }
 
-    function test_2_add_toggle_remove() {
+    function test_create_update_remove() {
         tryCompare(BackendConnection, "connectionState", BackendConnection.Online, 20000);
-        test.todos.add("  write the tests  ");
-        test.todos.add("   ");
-        tryVerify(() => rowWithTitle("write the tests") !== null, 10000, "added row");
+        tryCompare(test.todos, "live", true, 20000);
+        test.todos.create({ "title": "write the tests" });
+        tryVerify(() => rowWithTitle("write the tests") !== null, 10000, "created row");
         const row = rowWithTitle("write the tests");
         compare(row.done, false);
-        test.todos.toggle(row.todoId);
-        tryVerify(() => rowWithTitle("write the tests").done === true, 10000, "toggled");
+        test.todos.update(row.todoId, { "done": true });
+        tryVerify(() => rowWithTitle("write the tests").done === true, 10000, "updated");
         const before = rows.count;
         test.todos.remove(row.todoId);
         tryCompare(rows, "count", before - 1, 10000);
@@ -92,7 +100,7 @@ TestCase {
         compare(test.todos.error, "");
     }
 
-    function test_3_other_clients_changes_arrive_live() {
+    function test_other_clients_changes_arrive_live() {
         tryCompare(BackendConnection, "connectionState", BackendConnection.Online, 20000);
         // Subscribed to the hub: after this, only the Mercure stream can bring the new row (the
         // model refetches only on a (re)connect, which would flip `live` and count in the spy).
@@ -108,11 +116,11 @@ TestCase {
         compare(test.todos.live, true);
     }
 
-    function test_4_two_windows_see_each_others_changes() {
+    function test_two_windows_see_each_others_changes() {
         tryCompare(test.otherWindow, "live", true, 20000);
         tryCompare(test.todos, "live", true, 20000);
         const before = otherRows.count;
-        test.todos.add("seen by the other window");
+        test.todos.create({ "title": "seen by the other window" });
         tryCompare(otherRows, "count", before + 1, 20000);
         tryVerify(() => rowWithTitle("seen by the other window") !== null, 20000, "own add");
         // The other way round: a delete from the other window reaches this one through the hub.
@@ -121,10 +129,16 @@ TestCase {
         tryCompare(otherRows, "count", before, 20000);
     }
 
-    function test_5_errors_are_reported_not_thrown() {
-        test.todos.toggle(-42); // unknown id: nothing to do
-        test.todos.remove(999999); // already gone counts as removed
-        wait(300);
-        compare(test.todos.error, "");
+    function test_errors_are_reported_not_thrown() {
+        tryCompare(test.todos, "live", true, 20000);
+        // The backend's problem+json detail becomes the error text.
+        test.todos.create({ "title": "   " });
+        tryVerify(() => test.todos.error.indexOf("must not be empty") >= 0, 10000, test.todos.error);
+        verify(test.todos.error.indexOf("(422)") > 0, test.todos.error);
+        test.todos.update(999999, { "done": true });
+        tryVerify(() => test.todos.error.indexOf("(404)") > 0, 10000, test.todos.error);
+        // Already gone counts as removed, and a success clears the error.
+        test.todos.remove(999999);
+        tryCompare(test.todos, "error", "", 10000);
     }
 }

@@ -1,5 +1,6 @@
-// The todo app's window: list, add, toggle, delete; connection state and mode in the
-// header; the Offline overlay on top when the backend is gone for good.
+// The todo app's window: list, add, toggle, delete on a RestModel over the backend's `todos`
+// resource; connection state and mode in the header; the Offline overlay on top when the backend
+// is gone for good.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -15,7 +16,11 @@ ApplicationWindow {
 
     // A property rather than a child: Qt 6.4's qmllint cannot tell that the cxx-qt type is a
     // QObject (its qmltypes carry no prototype) and rejects it as a default-property child.
-    readonly property TodoModel todos: TodoModel {}
+    readonly property RestModel todos: RestModel {
+        resource: "todos"
+        roles: ["title", "done"]
+        keyRole: "todoId"
+    }
 
     header: ToolBar {
         RowLayout {
@@ -36,7 +41,6 @@ ApplicationWindow {
             }
             StatusIndicator {
                 objectName: "statusIndicator"
-                state: BackendConnection.connectionState
             }
         }
     }
@@ -79,7 +83,7 @@ ApplicationWindow {
                 id: row
 
                 width: ListView.view.width
-                onToggled: row.ListView.view.model.toggle(row.todoId)
+                onToggled: row.ListView.view.model.update(row.todoId, { "done": !row.done })
                 onRemoved: row.ListView.view.model.remove(row.todoId)
             }
 
@@ -104,11 +108,12 @@ ApplicationWindow {
     OfflineOverlay {
         objectName: "offlineOverlay"
         anchors.fill: parent
-        visible: BackendConnection.connectionState === BackendConnection.Offline
     }
 
     function addTodo() {
-        window.todos.add(titleField.text);
+        const title = titleField.text.trim();
+        if (title.length > 0)
+            window.todos.create({ "title": title });
         titleField.clear();
     }
 }

@@ -1,5 +1,5 @@
-// Dev mode against a dead port with a short offline threshold (host/tests/qml_tests.rs, scenario
-// offline): the real Main.qml shows the Offline overlay with the error and a Retry button.
+// Dev mode against a dead port with a short offline threshold (examples/todo/host/tests/qml_tests.rs,
+// scenario offline): the real Main.qml shows the Offline overlay with the error and a Retry button.
 import QtQuick
 import QtTest
 import QmlBridge
@@ -12,22 +12,8 @@ TestCase {
     name: "Offline"
     when: windowShown
 
-    function findChild(item, name) {
-        if (!item)
-            return null;
-        if (item.objectName === name)
-            return item;
-        const kids = item.children !== undefined ? item.children : [];
-        for (let i = 0; i < kids.length; ++i) {
-            const found = findChild(kids[i], name);
-            if (found)
-                return found;
-        }
-        return null;
-    }
-
     function initTestCase() {
-        const component = Qt.createComponent("qrc:/qt/qml/QmlBridge/qml/Main.qml");
+        const component = Qt.createComponent("qrc:/qt/qml/Todo/qml/Main.qml");
         compare(component.status, Component.Ready, component.errorString());
         test.window = component.createObject(null);
         verify(test.window !== null);
@@ -51,7 +37,7 @@ TestCase {
         verify(retry !== null && retry.visible);
         const indicator = findChild(test.window.contentItem.parent, "statusIndicator");
         verify(indicator !== null);
-        compare(indicator.state, BackendConnection.Offline);
+        compare(indicator.connectionState, BackendConnection.Offline);
         // Retry calls BackendConnection.restart(): it returns at once, and the supervisor probes
         // again (Dev mode), which leaves Offline until the threshold passes once more.
         const states = [];
@@ -60,6 +46,6 @@ TestCase {
         tryVerify(() => states.length > 0, 20000, "a state change after Retry");
         verify(states[0] !== BackendConnection.Offline, JSON.stringify(states));
         tryCompare(BackendConnection, "connectionState", BackendConnection.Offline, 30000);
-        compare(indicator.state, BackendConnection.Offline);
+        compare(indicator.connectionState, BackendConnection.Offline);
     }
 }

@@ -1,0 +1,25 @@
+//! The todo window's QML module `Todo` (`qrc:/qt/qml/Todo/qml/Main.qml`), and the app's
+//! identity for `qmlbridge_qt::identity!()`.
+use cxx_qt_build::{CxxQtBuilder, QmlModule};
+
+fn main() {
+    CxxQtBuilder::new_qml_module(
+        QmlModule::new("Todo").qml_files(["qml/Main.qml", "qml/TodoDelegate.qml"]),
+    )
+    .crate_include_root(None)
+    .build();
+    // See qmlbridge-qt's build.rs: every Qt binary links with rust-lld here.
+    println!("cargo::rustc-link-arg=-fuse-ld=lld");
+    // The identity (org `qmlbridge`, name `todo`: users' data stays in
+    // ~/.local/share/qmlbridge/todo).
+    for (key, value) in [
+        ("QMLBRIDGE_ORG", "qmlbridge"),
+        ("QMLBRIDGE_NAME", "todo"),
+        ("QMLBRIDGE_DISPLAY_NAME", "qmlbridge Todo"),
+        ("QMLBRIDGE_IDENTIFIER", "io.github.qmlbridge.Todo"),
+        ("QMLBRIDGE_VERSION", env!("CARGO_PKG_VERSION")),
+        ("QMLBRIDGE_BACKEND_BIN", "todo-backend"),
+    ] {
+        println!("cargo::rustc-env={key}={value}");
+    }
+}

@@ -1,0 +1,64 @@
+//! The typed bridge to the C++ helpers in `cpp/qmlbridge.{h,cpp}`: Qt calls that cxx-qt-lib 0.10
+//! does not bind (exit/quit from any thread, Qt Quick Test's entry point, JSON <-> QVariant) and
+//! Qt's message handler calling back into Rust.
+
+#[cxx::bridge(namespace = "qmlbridge")]
+pub mod qt {
+    unsafe extern "C++" {
+        include!("qmlbridge-qt/qmlbridge.h");
+        include!("cxx-qt-lib/qvariant.h");
+        #[namespace = ""]
+        type QVariant = cxx_qt_lib::QVariant;
+
+        fn install_message_handler();
+        fn app_exit(code: i32);
+        fn app_quit_queued();
+        fn variant_to_json(value: &QVariant) -> String;
+        fn json_to_variant(json: &str) -> QVariant;
+        fn quick_test_main(args: &Vec<String>, name: &str, source_dir: &str) -> i32;
+    }
+
+    extern "Rust" {
+        fn forward_qt_message(kind: i32, category: &[u8], message: &[u8]);
+    }
+}
+
+pub use qt::*;
+
+use serde_json::Value;
+
+/// A QVariant (a QML value) as JSON; `Null` for what JSON cannot hold.
+pub fn to_json(value: &QVariant) -> Value {
+    serde_json::from_str(&variant_to_json(value)).unwrap_or(Value::Null)
+}
+
+/// A JSON value as the QVariant QML reads: scalars directly, objects and arrays through Qt's JSON.
+pub fn from_json(value: &Value) -> QVariant {
+    use cxx_qt_lib::QString as S;
+    match value {
+        Value::Null => QVariant::default(),
+        Value::Bool(b) => QVariant::from(b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => QVariant::from(&i),
+            None => QVariant::from(&n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => QVariant::from(&S::from(s.as_str())),
+        other => json_to_variant(&other.to_string()),
+    }
+}
+
+/// Qt's log, into `tracing` (target `qt`), so QML warnings and `console.log` land in `host.log`.
+fn forward_qt_message(kind: i32, category: &[u8], message: &[u8]) {
+    // A panic must not unwind into Qt (STYLE.md): swallow it here.
+    let _ = std::panic::catch_unwind(|| {
+        let category = String::from_utf8_lossy(category);
+        let message = String::from_utf8_lossy(message);
+        // QtMsgType: 0 debug, 1 warning, 2 critical, 3 fatal, 4 info.
+        match kind {
+            0 => tracing::debug!(target: "qt", category = &*category, "{message}"),
+            4 => tracing::info!(target: "qt", category = &*category, "{message}"),
+            1 => tracing::warn!(target: "qt", category = &*category, "{message}"),
+            _ => tracing::error!(target: "qt", category = &*category, "{message}"),
+        }
+    });
+}
