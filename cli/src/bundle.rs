@@ -162,7 +162,7 @@ fn metainfo_xml(m: &Manifest) -> String {
   <name>{name}</name>
   <summary>{summary}</summary>
   <description>
-    <p>{name}: {summary}.</p>
+    <p>{summary}.</p>
   </description>
   <developer_name>{org}</developer_name>
   <launchable type="desktop-id">{id}.desktop</launchable>
