@@ -1,6 +1,10 @@
 # qmlbridge: one-line recipes. `make run` and `make test` are the two commands the README promises.
 SHELL := /bin/bash
 CARGO ?= cargo
+# The framework's own CLI, built from this checkout.
+QMLBRIDGE ?= $(CARGO) run --quiet -p qmlbridge-cli --
+# What the todo image's end-to-end test checks over HTTP and on screen (packaging/test-appimage.sh).
+TODO_IMAGE_TEST = QMLBRIDGE_TEST_RESOURCE=todos QMLBRIDGE_WINDOW_TITLE="qmlbridge todo"
 
 .PHONY: deps build run test lint fmt bench appimage appimage-test screenshots clean
 
@@ -38,10 +42,11 @@ screenshots: deps
 
 appimage: deps
 	scripts/install-deps.sh appimage
-	packaging/build-appimage.sh
+	$(QMLBRIDGE) bundle --app examples/todo
 
-appimage-test: appimage
-	packaging/test-appimage.sh
+appimage-test: deps
+	scripts/install-deps.sh appimage
+	$(TODO_IMAGE_TEST) $(QMLBRIDGE) bundle --app examples/todo --test
 
 clean:
 	$(CARGO) clean

@@ -1,8 +1,11 @@
 /*
- * AppRun: the entry point of the qmlbridge AppImage.
+ * AppRun: the entry point of a qmlbridge app's AppImage.
  *
- * It points Qt at the bundled plugins and QML modules, then execs usr/bin/todo with the
- * original arguments. A binary rather than a shell script for one reason: the AppImage runtime
+ * It points Qt at the bundled plugins and QML modules, then execs usr/bin/APP_BIN with the
+ * original arguments (APP_BIN: the host binary's name, given to the compiler by
+ * packaging/build-appimage.sh as -DAPP_BIN="\"<name>\"").
+ *
+ * A binary rather than a shell script for one reason: the AppImage runtime
  * in --appimage-extract-and-run mode forks us and waits; if that runtime process is SIGKILLed we
  * would be orphaned and the app (and its backend) would keep running. So, only when our parent
  * *is* an AppImage runtime (its executable carries the type-2 magic "AI\2" at offset 8), we ask
@@ -23,6 +26,10 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#ifndef APP_BIN
+#error "APP_BIN (the host binary's name, a string literal) must be defined"
+#endif
 
 /* True when `pid`'s executable is an AppImage type-2 file ("AI\2" at offset 8, after the ELF
  * ident bytes it overwrites; see the AppImage specification, "Type 2 image format"). */
@@ -73,10 +80,14 @@ int main(int argc, char **argv) {
 
     follow_runtime_parent();
 
-    char plugins[PATH_MAX + 32], qml[PATH_MAX + 32], exe[PATH_MAX + 32];
+    /* The binary's name is a crate name: at most 72 bytes (qmlbridge-manifest's rules). */
+    char plugins[PATH_MAX + 32], qml[PATH_MAX + 32], exe[PATH_MAX + 128];
     snprintf(plugins, sizeof plugins, "%s/usr/plugins", self);
     snprintf(qml, sizeof qml, "%s/usr/qml", self);
-    snprintf(exe, sizeof exe, "%s/usr/bin/todo", self);
+    if (snprintf(exe, sizeof exe, "%s/usr/bin/%s", self, APP_BIN) >= (int)sizeof exe) {
+        fprintf(stderr, "AppRun: path too long: %s/usr/bin/%s\n", self, APP_BIN);
+        return 127;
+    }
 
     /* Override, not append: a user's QT_PLUGIN_PATH may point at plugins built for another Qt.
      * qt.conf beside the binary says the same; these also cover Qt code that reads only the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time to first window of the AppImage: prints numbers, asserts nothing.
 #
-#   packaging/bench-appimage.sh [IMAGE]     default: dist/qmlbridge-todo-x86_64.AppImage
+#   packaging/bench-appimage.sh [IMAGE]     default: examples/todo/dist/todo-<version>-x86_64.AppImage
 #
 # Runs with the system's Qt hidden (packaging/without-system-qt.sh) under Xvfb with the xcb
 # platform plugin, as a user's launch would. The clock starts just before exec of the image and
@@ -18,7 +18,7 @@ RUNS=${RUNS:-3}
 DEADLINE=60
 
 if [ "${1:-}" != --inside ]; then
-  IMG=$(realpath "${1:-$ROOT/dist/qmlbridge-todo-x86_64.AppImage}")
+  IMG=$(realpath "${1:-$(ls -t "$ROOT"/examples/todo/dist/todo-*-x86_64.AppImage 2>/dev/null | head -n1)}")
   [ -x "$IMG" ] || { echo "no image at $IMG (make appimage)" >&2; exit 1; }
   for tool in Xvfb xwininfo; do
     command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
@@ -62,7 +62,7 @@ launch() {
     sleep 0.02
   done
   # Close it like a window manager would ask: SIGTERM to the host (the child in extract mode).
-  host=$(pgrep -x qmlbridge || true)
+  host=$(pgrep -x todo || true)
   kill -TERM ${host:-$pid}
   wait "$pid" || true
   while pgrep -x todo-backend >/dev/null; do sleep 0.05; done

@@ -1,58 +1,91 @@
 #!/usr/bin/env bash
-# Builds dist/qmlbridge-todo-x86_64.AppImage from release builds.
+# Builds an app's AppImage from release builds; generic: `qmlbridge bundle --app DIR` reads the
+# app's qmlbridge.toml, writes and validates its desktop entry, AppStream metainfo and icon sizes,
+# and runs this script with the variables below set (docs/manifest.md).
 #
-#   packaging/build-appimage.sh
-#
-# Steps: cargo release build of `qmlbridge` + `todo-backend` -> AppDir (binaries, backend
-# files where the host's path resolution looks, Qt libraries/plugins/QML modules the way
-# linuxdeploy's Qt plugin bundles them, RUNPATH set with patchelf, qt.conf, desktop file, icon,
+# Steps: cargo release build of the host + backend packages -> AppDir (binaries, backend files
+# where the host's path resolution looks, Qt libraries/plugins/QML modules the way linuxdeploy's
+# Qt plugin bundles them, RUNPATH set with patchelf, qt.conf, desktop file, icons, metainfo,
 # licences) -> SquashFS -> AppImage type-2 runtime + SquashFS.
 #
-# Environment:
-#   CARGO_TARGET_DIR          where cargo builds (default: <repo>/target/qt, the Qt builds' dir)
+# Set by `qmlbridge bundle` (all required):
+#   QMLBRIDGE_APP_DIR          the app's root (cargo builds there)
+#   QMLBRIDGE_APP_NAME         share/<name>/ (the host's AppImage fallback, docs/contract.md §9)
+#   QMLBRIDGE_IDENTIFIER       the reverse-DNS id: desktop file, icon and metainfo names
+#   QMLBRIDGE_HOST_PACKAGE, QMLBRIDGE_HOST_BIN         the host crate and binary (usr/bin/<bin>)
+#   QMLBRIDGE_BACKEND_PACKAGE, QMLBRIDGE_BACKEND_BIN   the backend crate and binary
+#   QMLBRIDGE_BACKEND_DIR      the backend's working directory (its public/ is shipped)
+#   QMLBRIDGE_CADDYFILE        the backend's configuration
+#   QMLBRIDGE_QML_DIRS         ':'-separated dirs whose QML decides the Qt QML modules shipped
+#   QMLBRIDGE_QUICK_STYLES     Qt Quick Controls styles to bundle (e.g. "Basic Fusion": Fusion is
+#                              Qt 6's default on Linux, Basic the fallback every style builds on)
+#   QMLBRIDGE_MAX_SIZE_MB      the image's size budget (10^6 bytes)
+#   QMLBRIDGE_META_DIR         <id>.desktop, <id>.metainfo.xml, icons/<N>x<N>.png [icons/scalable.svg]
+#   QMLBRIDGE_BUILD_DIR        scratch space (the AppDir)
+#   QMLBRIDGE_OUT              the image to write
+#
+# Environment for a person:
+#   CARGO_TARGET_DIR          where cargo builds (default: the workspace's target/qt, the Qt builds' dir)
 #   APPIMAGE_SKIP_BUILD=1     use the release binaries already in $CARGO_TARGET_DIR/release
 #   APPIMAGE_COMP=gzip|xz     SquashFS compression (default gzip; the runtime cannot read zstd)
 #   APPIMAGE_BLOCK=128K       SquashFS block size (default 128K)
 #
 # Why gzip with 128K blocks: the runtime's squashfuse decompresses a whole block for every page
 # the dynamic loader faults in, with a small cache. Measured on the 2-core dev machine (under load)
-# for the first `usr/bin/todo --version` from a fresh mount, i.e. loading all of Qt:
+# for the first `usr/bin/<host> --version` from a fresh mount, i.e. loading all of Qt:
 # xz/1M 10.8-13.6 s (26.8 MB image), xz/128K 2.4 s (29.2 MB), gzip/1M 1.6 s (37.0 MB),
 # gzip/128K 0.35-0.56 s (37.4 MB), gzip/64K 0.27 s (37.9 MB). xz would only buy size.
-#   QMLBRIDGE_QUICK_STYLES    Qt Quick Controls styles to bundle (default "Basic Fusion": Fusion
-#                             is Qt 6's default on Linux, Basic the fallback every style builds on)
 #
 # Nothing is downloaded except the crates.io crate that carries the runtime (through cargo).
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PKG=$ROOT/packaging
-APP=todo                     # the host's app name: data dir and share/<app>/ (docs/contract.md §9)
+PKG=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+log() { printf 'build-appimage: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for var in QMLBRIDGE_APP_DIR QMLBRIDGE_APP_NAME QMLBRIDGE_IDENTIFIER QMLBRIDGE_HOST_PACKAGE \
+           QMLBRIDGE_HOST_BIN QMLBRIDGE_BACKEND_PACKAGE QMLBRIDGE_BACKEND_BIN QMLBRIDGE_BACKEND_DIR \
+           QMLBRIDGE_CADDYFILE QMLBRIDGE_QML_DIRS QMLBRIDGE_QUICK_STYLES QMLBRIDGE_MAX_SIZE_MB \
+           QMLBRIDGE_META_DIR QMLBRIDGE_BUILD_DIR QMLBRIDGE_OUT; do
+  [ -n "${!var+set}" ] || die "$var is not set: run this through \`qmlbridge bundle --app DIR\`"
+done
+APP_DIR=$QMLBRIDGE_APP_DIR
+APP=$QMLBRIDGE_APP_NAME
+ID=$QMLBRIDGE_IDENTIFIER
+HOST_BIN=$QMLBRIDGE_HOST_BIN
+BACKEND_BIN=$QMLBRIDGE_BACKEND_BIN
+META=$QMLBRIDGE_META_DIR
 ARCH=x86_64
-OUT=$ROOT/dist/qmlbridge-$APP-$ARCH.AppImage
-BUILD=$ROOT/build/appimage
+OUT=$QMLBRIDGE_OUT
+BUILD=$QMLBRIDGE_BUILD_DIR
 APPDIR=$BUILD/AppDir
 COMP=${APPIMAGE_COMP:-gzip}
 BLOCK=${APPIMAGE_BLOCK:-128K}
-MAX_BYTES=$((40 * 1000 * 1000)) # the image's size budget: at most 40 MB
-STYLES=${QMLBRIDGE_QUICK_STYLES:-Basic Fusion}
+MAX_BYTES=$((QMLBRIDGE_MAX_SIZE_MB * 1000 * 1000))
+STYLES=$QMLBRIDGE_QUICK_STYLES
+IFS=: read -r -a QML_DIRS <<<"$QMLBRIDGE_QML_DIRS"
 
 # The runtime: AppImageKit's type-2 runtime (git 8bbf694), as shipped in the `appimage` crate.
 RUNTIME_CRATE=appimage
 RUNTIME_CRATE_VERSION=0.4.0
 RUNTIME_SHA256=328e0d745c5c6817048c27bc3e8314871703f8f47ffa81a37cb06cd95a94b323
 
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/qt}
-case $TARGET_DIR in /*) ;; *) TARGET_DIR=$ROOT/$TARGET_DIR ;; esac
+# Qt builds share <workspace target>/qt (as scripts/run.sh does), so the ~10 min cxx-qt build
+# happens once; the workspace is the app's (for the todo example, the framework's).
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+  TARGET_DIR=$CARGO_TARGET_DIR
+else
+  TARGET_DIR=$(cd "$APP_DIR" && cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/qt
+fi
+case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
 
 QMAKE=$(command -v qmake6 || command -v qmake)
 QT_LIBS=$("$QMAKE" -query QT_INSTALL_LIBS)
 QT_PLUGINS=$("$QMAKE" -query QT_INSTALL_PLUGINS)
 QT_QML=$("$QMAKE" -query QT_INSTALL_QML)
 QT_LIBEXECS=$("$QMAKE" -query QT_INSTALL_LIBEXECS)
-
-log() { printf 'build-appimage: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 for tool in mksquashfs patchelf desktop-file-validate cc strip ldd file; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh appimage)"
@@ -64,11 +97,11 @@ build_release() {
   if [ "${APPIMAGE_SKIP_BUILD:-0}" = 1 ]; then
     log "APPIMAGE_SKIP_BUILD=1: using $TARGET_DIR/release"
   else
-    log "cargo build --release -p todo -p todo-backend (target dir $TARGET_DIR)"
-    (cd "$ROOT" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release \
-       -p todo -p todo-backend)
+    log "cargo build --release -p $QMLBRIDGE_HOST_PACKAGE -p $QMLBRIDGE_BACKEND_PACKAGE (target dir $TARGET_DIR)"
+    (cd "$APP_DIR" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release \
+       -p "$QMLBRIDGE_HOST_PACKAGE" -p "$QMLBRIDGE_BACKEND_PACKAGE")
   fi
-  for b in todo todo-backend; do
+  for b in "$HOST_BIN" "$BACKEND_BIN"; do
     [ -x "$TARGET_DIR/release/$b" ] || die "missing $TARGET_DIR/release/$b"
   done
 }
@@ -102,37 +135,57 @@ EOF
   echo "$rt"
 }
 
+# The desktop entry, icons and metainfo `qmlbridge bundle` wrote and validated, where the AppImage
+# tooling and desktops look: <id>.desktop and <id>.png at the AppDir root (.DirIcon), the hicolor
+# theme under usr/share/icons, AppStream under usr/share/metainfo.
+deploy_desktop_integration() {
+  local png size largest=
+  install -m 0644 "$META/$ID.desktop" "$APPDIR/$ID.desktop"
+  install -D -m 0644 "$META/$ID.desktop" "$APPDIR/usr/share/applications/$ID.desktop"
+  install -D -m 0644 "$META/$ID.metainfo.xml" "$APPDIR/usr/share/metainfo/$ID.metainfo.xml"
+  for png in "$META"/icons/*x*.png; do
+    [ -f "$png" ] || continue
+    size=$(basename "$png" .png)
+    install -D -m 0644 "$png" "$APPDIR/usr/share/icons/hicolor/$size/apps/$ID.png"
+    largest=$png
+  done
+  [ -n "$largest" ] || die "no icon PNG in $META/icons"
+  # The 256 px PNG at the root when there is one (what AppImage tooling shows), else the largest.
+  [ -f "$META/icons/256x256.png" ] && largest=$META/icons/256x256.png
+  install -m 0644 "$largest" "$APPDIR/$ID.png"
+  ln -s "$ID.png" "$APPDIR/.DirIcon"
+  if [ -f "$META/icons/scalable.svg" ]; then
+    install -m 0644 "$META/icons/scalable.svg" "$APPDIR/$ID.svg"
+    install -D -m 0644 "$META/icons/scalable.svg" "$APPDIR/usr/share/icons/hicolor/scalable/apps/$ID.svg"
+  fi
+  desktop-file-validate "$APPDIR/$ID.desktop"
+}
+
 assemble_appdir() {
   local rel=$TARGET_DIR/release share=$APPDIR/usr/share/$APP
   rm -rf "$APPDIR"
   mkdir -p "$APPDIR/usr/bin" "$APPDIR/usr/lib" "$share/bin" "$share/backend"
 
   log "AppRun, binaries, backend files"
-  cc -O2 -Wall -Wextra -Werror -o "$APPDIR/AppRun" "$PKG/AppRun.c"
+  # AppRun execs usr/bin/<host>: the name is compiled in (a C string literal, quoted for cc).
+  cc -O2 -Wall -Wextra -Werror -DAPP_BIN="\"$HOST_BIN\"" -o "$APPDIR/AppRun" "$PKG/AppRun.c"
   strip "$APPDIR/AppRun"
-  install -m 0755 "$rel/todo" "$APPDIR/usr/bin/todo"
-  # <exe_dir>/../share/<app>/{bin/todo-backend,Caddyfile,backend}: the host's AppImage
+  install -m 0755 "$rel/$HOST_BIN" "$APPDIR/usr/bin/$HOST_BIN"
+  # <exe_dir>/../share/<app>/{bin/<backend>,Caddyfile,backend}: the host's AppImage
   # fallback (docs/contract.md §9; host/supervisor/src/paths.rs).
-  install -m 0755 "$rel/todo-backend" "$share/bin/todo-backend"
-  strip "$APPDIR/usr/bin/todo" "$share/bin/todo-backend"
-  install -m 0644 "$ROOT/Caddyfile" "$share/Caddyfile"
+  install -m 0755 "$rel/$BACKEND_BIN" "$share/bin/$BACKEND_BIN"
+  strip "$APPDIR/usr/bin/$HOST_BIN" "$share/bin/$BACKEND_BIN"
+  install -m 0644 "$QMLBRIDGE_CADDYFILE" "$share/Caddyfile"
   # The backend's working directory: `root public` in the Caddyfile (git keeps no empty dirs).
   mkdir -p "$share/backend/public"
-  if [ -d "$ROOT/examples/todo/backend/public" ]; then cp -a "$ROOT/examples/todo/backend/public/." "$share/backend/public/"; fi
+  if [ -d "$QMLBRIDGE_BACKEND_DIR/public" ]; then cp -a "$QMLBRIDGE_BACKEND_DIR/public/." "$share/backend/public/"; fi
 
-  log "desktop file, icon"
-  install -m 0644 "$PKG/qmlbridge.desktop" "$APPDIR/qmlbridge.desktop"
-  install -m 0644 "$PKG/qmlbridge.png" "$APPDIR/qmlbridge.png"
-  install -m 0644 "$PKG/qmlbridge.svg" "$APPDIR/qmlbridge.svg"
-  ln -s qmlbridge.png "$APPDIR/.DirIcon"
-  install -D -m 0644 "$PKG/qmlbridge.desktop" "$APPDIR/usr/share/applications/qmlbridge.desktop"
-  install -D -m 0644 "$PKG/qmlbridge.png" "$APPDIR/usr/share/icons/hicolor/256x256/apps/qmlbridge.png"
-  install -D -m 0644 "$PKG/qmlbridge.svg" "$APPDIR/usr/share/icons/hicolor/scalable/apps/qmlbridge.svg"
-  desktop-file-validate "$APPDIR/qmlbridge.desktop"
+  log "desktop file, icons, metainfo"
+  deploy_desktop_integration
 
   deploy_qt_plugins
   deploy_qml_modules
-  deploy_libraries "$APPDIR/usr/bin/todo" "$share/bin/todo-backend" \
+  deploy_libraries "$APPDIR/usr/bin/$HOST_BIN" "$share/bin/$BACKEND_BIN" \
     $(find "$APPDIR/usr/plugins" "$APPDIR/usr/qml" -name '*.so' -type f)
   set_runpaths
   write_qt_conf

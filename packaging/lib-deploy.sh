@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Qt deployment for build-appimage.sh (sourced): the linuxdeploy-plugin-qt recipe, by hand.
 #
-# Uses from the caller: ROOT PKG APPDIR QT_LIBS QT_PLUGINS QT_QML QT_LIBEXECS STYLES, log, die.
+# Uses from the caller: PKG APPDIR BUILD HOST_BIN QML_DIRS QT_LIBS QT_PLUGINS QT_QML QT_LIBEXECS
+# STYLES, log, die.
 
 # Qt plugins the app can load: the platforms a desktop needs (xcb, Wayland when installed,
 # offscreen for headless runs and tests), GL integration for xcb, input methods (compose, ibus),
@@ -35,19 +36,23 @@ deploy_qt_plugins() {
 }
 
 # Prints the relative paths (under $QT_QML) of the QML modules the UI needs: what
-# qmlimportscanner finds in qml/ (following each module's qmldir imports), plus the Controls
-# styles in $STYLES because QtQuick.Controls picks its style at run time; other styles dropped.
+# qmlimportscanner finds in $QML_DIRS (the framework's components and the app's window, following
+# each module's qmldir imports), plus the Controls styles in $STYLES because QtQuick.Controls
+# picks its style at run time; other styles dropped.
 qml_module_paths() {
-  local scan=$BUILD/qml-scan imports files
+  local scan=$BUILD/qml-scan imports files dir
   rm -rf "$scan"
   mkdir -p "$scan"
-  imports=$(grep -rhoE '^\s*import\s+QtQuick\.Controls(\s|$)' "$ROOT/qml" || true)
+  imports=$(grep -rhoE '^\s*import\s+QtQuick\.Controls(\s|$)' "${QML_DIRS[@]}" || true)
   if [ -n "$imports" ]; then
     for s in $STYLES; do printf 'import QtQuick.Controls.%s\n' "$s"; done >"$scan/Styles.qml"
   fi
   printf 'import QtQml\nQtObject {}\n' >>"$scan/Styles.qml"
-  # The UI's own files only: qml/tests/ (QtTest) is not shipped.
-  mapfile -t files < <(find "$ROOT/qml" -path "$ROOT/qml/tests" -prune -o -name '*.qml' -print)
+  # The UI's own files only: <dir>/tests/ (QtTest) is not shipped.
+  files=()
+  for dir in "${QML_DIRS[@]}"; do
+    mapfile -t -O "${#files[@]}" files < <(find "$dir" -path "$dir/tests" -prune -o -name '*.qml' -print)
+  done
   "$QT_LIBEXECS/qmlimportscanner" -qmlFiles "${files[@]}" "$scan/Styles.qml" -importPath "$QT_QML" \
     | STYLES=$STYLES python3 -c '
 import json, os, re, sys
@@ -122,7 +127,7 @@ deploy_libraries() {
 set_runpaths() {
   local f dir up
   log "RUNPATH (patchelf)"
-  patchelf --set-rpath '$ORIGIN/../lib' "$APPDIR/usr/bin/todo"
+  patchelf --set-rpath '$ORIGIN/../lib' "$APPDIR/usr/bin/$HOST_BIN"
   for f in "$APPDIR"/usr/lib/*.so*; do
     patchelf --set-rpath '$ORIGIN' "$f"
   done

@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
-# End-to-end test of the AppImage (STYLE.md test layer 5): the image is
+# End-to-end test of an app's AppImage (STYLE.md test layer 5): the image is
 # started as a user would, with the system's Qt hidden (packaging/without-system-qt.sh), under a
 # temporary HOME/XDG_DATA_HOME and QT_QPA_PLATFORM=offscreen, and killed as a user's machine would.
 #
-#   packaging/test-appimage.sh [IMAGE]      default: dist/qmlbridge-todo-x86_64.AppImage
+#   qmlbridge bundle --app DIR --test       builds the image, then runs this on it
+#   packaging/test-appimage.sh IMAGE        with the variables below set
+#
+# From the app's qmlbridge.toml (`qmlbridge bundle` sets them): QMLBRIDGE_APP_NAME, QMLBRIDGE_ORG,
+# QMLBRIDGE_IDENTIFIER, QMLBRIDGE_HOST_BIN, QMLBRIDGE_BACKEND_BIN, QMLBRIDGE_DISPLAY_NAME,
+# QMLBRIDGE_MAX_SIZE_MB. From the caller (what only the app knows):
+#   QMLBRIDGE_TEST_RESOURCE   the resource checked over HTTP (e.g. todos: /api/todos)
+#   QMLBRIDGE_TEST_BODY       a JSON object POSTed to it; it must contain the marker text
+#                             "written through the AppImage" (default {"title": "<marker>"})
+#   QMLBRIDGE_WINDOW_TITLE    the window's title (default: the display name)
 #
 # Checks, in order (each one can fail; the first failure prints the logs and exits 1):
-#   1. size <= 40 MB; the runtime's SquashFS offset; the extracted tree: AppRun, binaries, backend
-#      files where host/supervisor/src/paths.rs looks, qt.conf, platform plugins, QML modules,
-#      desktop file (desktop-file-validate), icon, licence notices; every ELF inside resolves all
-#      its libraries, and every Qt library from the image.
+#   1. size <= the manifest's limit; the runtime's SquashFS offset; the extracted tree: AppRun,
+#      binaries, backend files where host/supervisor/src/paths.rs looks, qt.conf, platform plugins,
+#      QML modules, <id>.desktop (desktop-file-validate), icons, AppStream metainfo, licence
+#      notices; every ELF inside resolves all its libraries, and every Qt library from the image.
 #   2. FUSE mode, fresh data dir, under Xvfb (xcb platform plugin): the window is mapped, the host
 #      logs state=Online, the data dir and var/data.sqlite exist, host and backend run from the
-#      mounted image, the backend answers /api/todos: 401 without the token, 200 with it (read
-#      from the backend's /proc/<pid>/environ: we are root in our own namespace), a POSTed todo
-#      is listed. SIGKILL of the AppImage process: no backend and no host process remain, the
+#      mounted image, the backend answers /api/<resource>: 401 without the token, 200 with it
+#      (read from the backend's /proc/<pid>/environ: we are root in our own namespace), a POSTed
+#      record is listed. SIGKILL of the AppImage process: no backend and no host process remain, the
 #      FUSE mount goes away.
 #   3. APPIMAGE_EXTRACT_AND_RUN=1, offscreen, same data dir: Online, migrate on the existing
-#      database, the todo of run 2 is still there. SIGKILL of the AppImage (runtime) process:
+#      database, the record of run 2 is still there. SIGKILL of the AppImage (runtime) process:
 #      nothing remains.
 #   4. --appimage-extract-and-run, offscreen: Online; SIGTERM to the host closes it, the backend
 #      is stopped, exit status 0.
@@ -30,17 +39,28 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEADLINE=${APPIMAGE_TEST_DEADLINE:-30} # seconds to wait for each condition (loaded 2-core CI)
-MAX_BYTES=$((40 * 1000 * 1000))
-APP=todo ORG=qmlbridge
-WINDOW_TITLE="qmlbridge todo" # examples/todo/qml/Main.qml
 XDISPLAY=:71
+MARKER="written through the AppImage"
 
 log() { printf 'test-appimage: %s\n' "$*" >&2; }
 
+for var in QMLBRIDGE_APP_NAME QMLBRIDGE_ORG QMLBRIDGE_IDENTIFIER QMLBRIDGE_HOST_BIN \
+           QMLBRIDGE_BACKEND_BIN QMLBRIDGE_DISPLAY_NAME QMLBRIDGE_MAX_SIZE_MB QMLBRIDGE_TEST_RESOURCE; do
+  [ -n "${!var:-}" ] || { log "$var is not set (qmlbridge bundle --app DIR --test sets the manifest's)"; exit 1; }
+done
+APP=$QMLBRIDGE_APP_NAME ORG=$QMLBRIDGE_ORG ID=$QMLBRIDGE_IDENTIFIER
+HOST_BIN=$QMLBRIDGE_HOST_BIN BACKEND_BIN=$QMLBRIDGE_BACKEND_BIN
+MAX_BYTES=$((QMLBRIDGE_MAX_SIZE_MB * 1000 * 1000))
+WINDOW_TITLE=${QMLBRIDGE_WINDOW_TITLE:-$QMLBRIDGE_DISPLAY_NAME}
+API=/api/$QMLBRIDGE_TEST_RESOURCE
+BODY_JSON=${QMLBRIDGE_TEST_BODY:-"{\"title\":\"$MARKER\"}"}
+case $BODY_JSON in *"$MARKER"*) ;; *) log "QMLBRIDGE_TEST_BODY must contain \"$MARKER\""; exit 1 ;; esac
+
 if [ "${1:-}" != --inside ]; then
-  IMG=$(realpath "${1:-$ROOT/dist/qmlbridge-$APP-x86_64.AppImage}")
-  [ -x "$IMG" ] || { log "no image at $IMG (make appimage)"; exit 1; }
-  for tool in curl unshare desktop-file-validate readelf ldd Xvfb xwininfo; do
+  [ $# -ge 1 ] || { log "usage: $0 IMAGE (or qmlbridge bundle --app DIR --test)"; exit 2; }
+  IMG=$(realpath "$1")
+  [ -x "$IMG" ] || { log "no image at $IMG (qmlbridge bundle --app DIR)"; exit 1; }
+  for tool in curl unshare desktop-file-validate appstreamcli readelf ldd Xvfb xwininfo; do
     command -v "$tool" >/dev/null || { log "$tool not found (scripts/install-deps.sh appimage)"; exit 1; }
   done
   exec "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$IMG"
@@ -118,12 +138,12 @@ check_online() {
   log "  Online after $((SECONDS - STARTED)) s (information only)"
   [ -d "$DATA" ] || fail "data dir $DATA missing"
   [ -s "$DATA/var/data.sqlite" ] || fail "$DATA/var/data.sqlite missing or empty after migrate"
-  wait_for "one backend process" one_named todo-backend
-  BACKEND_PID=$(pids_named todo-backend)
-  HOST_PID=$(pids_named todo)
+  wait_for "one backend process" one_named "$BACKEND_BIN"
+  BACKEND_PID=$(pids_named "$BACKEND_BIN")
+  HOST_PID=$(pids_named "$HOST_BIN")
   [ "$(wc -w <<<"$HOST_PID")" -eq 1 ] || fail "expected one host process, found: $HOST_PID"
   case $(readlink "/proc/$BACKEND_PID/exe") in
-    "$where"*/usr/share/$APP/bin/todo-backend) ;;
+    "$where"*/usr/share/$APP/bin/$BACKEND_BIN) ;;
     *) fail "backend runs $(readlink "/proc/$BACKEND_PID/exe"), not the image's (under $where)" ;;
   esac
   grep -q "$where[^ ]*/usr/lib/libQt6Core.so.6" "/proc/$HOST_PID/maps" \
@@ -132,11 +152,11 @@ check_online() {
   token=$(environ_var "$BACKEND_PID" BRIDGE_TOKEN)
   [ -n "$port" ] && [ ${#token} -ge 32 ] || fail "backend environment lacks PORT or BRIDGE_TOKEN"
   URL=http://127.0.0.1:$port
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/todos")
-  [ "$code" = 401 ] || fail "GET /api/todos without token: $code, want 401"
-  body=$(curl -sS --fail -H "Authorization: Bearer $token" "$URL/api/todos") \
-    || fail "GET /api/todos with the session token failed"
-  [ "${body:0:1}" = "[" ] || fail "GET /api/todos: not a JSON array: ${body:0:200}"
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$URL$API")
+  [ "$code" = 401 ] || fail "GET $API without token: $code, want 401"
+  body=$(curl -sS --fail -H "Authorization: Bearer $token" "$URL$API") \
+    || fail "GET $API with the session token failed"
+  [ "${body:0:1}" = "[" ] || fail "GET $API: not a JSON array: ${body:0:200}"
   TOKEN=$token
   BODY=$body
   kill -0 "$HOST_PID" 2>/dev/null || fail "the host exited"
@@ -145,12 +165,17 @@ check_online() {
   fi
 }
 
+post_record() {
+  curl -sS --fail -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+    -d "$BODY_JSON" "$URL$API" || fail "POST $API failed"
+}
+
 # SIGKILLs $APP_PID and checks that no host and no backend process remain.
 kill_and_check() {
   kill -KILL "$APP_PID"
   wait "$APP_PID" 2>/dev/null || true
-  wait_for "no backend process after SIGKILL" none_named todo-backend
-  wait_for "no host process after SIGKILL" none_named todo
+  wait_for "no backend process after SIGKILL" none_named "$BACKEND_BIN"
+  wait_for "no host process after SIGKILL" none_named "$HOST_BIN"
 }
 
 static_checks() {
@@ -162,25 +187,30 @@ static_checks() {
   [ "$offset" -gt 0 ] && [ "$offset" -lt "$size" ] || fail "bad SquashFS offset $offset"
   mkdir -p "$WORK/extract"
   (cd "$WORK/extract" && "$IMG" --appimage-extract >/dev/null) || fail "--appimage-extract failed"
-  for f in AppRun usr/bin/todo "usr/share/$APP/bin/todo-backend"; do
+  for f in AppRun "usr/bin/$HOST_BIN" "usr/share/$APP/bin/$BACKEND_BIN"; do
     [ -x "$root/$f" ] || fail "$f missing or not executable"
   done
   for f in usr/bin/qt.conf "usr/share/$APP/Caddyfile" usr/plugins/platforms/libqxcb.so \
            usr/plugins/platforms/libqoffscreen.so usr/qml/QtQuick/qmldir \
            usr/qml/QtQuick/Controls/qmldir usr/qml/QtQuick/Layouts/qmldir \
            usr/share/doc/qmlbridge/Qt-LGPL-NOTICE.txt usr/share/doc/qmlbridge/AppImage-runtime-MIT.txt \
-           usr/share/doc/qmlbridge/LGPL-3; do
+           usr/share/doc/qmlbridge/LGPL-3 "usr/share/metainfo/$ID.metainfo.xml" \
+           "usr/share/applications/$ID.desktop" "usr/share/icons/hicolor/256x256/apps/$ID.png"; do
     [ -f "$root/$f" ] || fail "$f missing from the image"
   done
   [ -d "$root/usr/share/$APP/backend" ] || fail "usr/share/$APP/backend missing"
   f=$(find "$root" -maxdepth 1 -name '*.desktop')
-  [ "$(wc -l <<<"$f")" -eq 1 ] || fail "want exactly one .desktop file at the AppDir root"
+  [ "$f" = "$root/$ID.desktop" ] || fail "want exactly one .desktop file at the AppDir root, $ID.desktop: $f"
   desktop-file-validate "$f" || fail "desktop-file-validate $(basename "$f")"
+  grep -qx "Exec=$HOST_BIN" "$f" || fail "$ID.desktop does not run $HOST_BIN"
   icon=$(sed -n 's/^Icon=//p' "$f")
+  [ "$icon" = "$ID" ] || fail "the desktop file's icon is $icon, not $ID"
+  appstreamcli validate --no-net "$root/usr/share/metainfo/$ID.metainfo.xml" >&2 \
+    || fail "appstreamcli validate $ID.metainfo.xml"
   [ -f "$root/$icon.png" ] || [ -f "$root/$icon.svg" ] || fail "icon $icon missing at the AppDir root"
   [ -e "$root/.DirIcon" ] || fail ".DirIcon missing"
-  readelf -d "$root/usr/bin/todo" | grep -q 'RUNPATH.*\$ORIGIN/\.\./lib' \
-    || fail "usr/bin/todo has no RUNPATH \$ORIGIN/../lib"
+  readelf -d "$root/usr/bin/$HOST_BIN" | grep -q 'RUNPATH.*\$ORIGIN/\.\./lib' \
+    || fail "usr/bin/$HOST_BIN has no RUNPATH \$ORIGIN/../lib"
   # With the system's Qt hidden, every ELF must resolve all libraries, Qt ones from the image.
   while read -r elf; do
     [ "$(head -c 4 "$elf" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
@@ -206,10 +236,9 @@ fuse_run() {
   wait_for "the window \"$WINDOW_TITLE\" to be mapped" window_viewable
   log "  window after $((SECONDS - STARTED)) s (information only)"
   check_online /tmp/.mount_
-  curl -sS --fail -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-    -d '{"title":"written through the AppImage"}' "$URL/api/todos" || fail "POST /api/todos failed"
-  grep -q 'written through the AppImage' <<<"$(curl -sS -H "Authorization: Bearer $TOKEN" "$URL/api/todos")" \
-    || fail "the POSTed todo is not listed"
+  post_record
+  grep -q "$MARKER" <<<"$(curl -sS -H "Authorization: Bearer $TOKEN" "$URL$API")" \
+    || fail "the POSTed record is not listed"
   kill_and_check
   wait_for "the FUSE mount to go away after SIGKILL" no_fuse_mount
   log "ok: FUSE mode; SIGKILL left no process and no mount"
@@ -220,10 +249,9 @@ extract_env_run() {
   APPIMAGE_EXTRACT_AND_RUN=1 start_app extract-env
   check_online /tmp/appimage_extracted_
   if [ "$FUSE_RAN" = 1 ]; then
-    grep -q 'written through the AppImage' <<<"$BODY" || fail "run 1's todo is gone after a relaunch"
+    grep -q "$MARKER" <<<"$BODY" || fail "run 1's record is gone after a relaunch"
   else
-    curl -sS --fail -o /dev/null -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
-      -d '{"title":"written through the AppImage"}' "$URL/api/todos" || fail "POST /api/todos failed"
+    post_record
   fi
   kill_and_check
   log "ok: extract-and-run (env); SIGKILL of the runtime left no process"
@@ -237,7 +265,7 @@ extract_arg_run() {
   kill -TERM "$HOST_PID"
   wait "$APP_PID" || status=$?
   [ $status = 0 ] || fail "exit status $status after SIGTERM, want 0"
-  wait_for "the backend to stop with the host" none_named todo-backend
+  wait_for "the backend to stop with the host" none_named "$BACKEND_BIN"
   log "ok: extract-and-run (argument); SIGTERM closed the app and its backend"
 }
 

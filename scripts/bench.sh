@@ -8,8 +8,9 @@ scripts/bench-hub.sh
 scripts/bench-backend.sh
 # Time to first window of the AppImage: only when one was built (`make appimage`),
 # since that needs a release Qt build of its own.
-if [ -x dist/qmlbridge-todo-x86_64.AppImage ]; then
-  packaging/bench-appimage.sh
+image=$(ls -t examples/todo/dist/todo-*-x86_64.AppImage 2>/dev/null | head -n1 || true)
+if [ -n "$image" ] && [ -x "$image" ]; then
+  packaging/bench-appimage.sh "$image"
 else
-  echo "appimage: skipped (no dist/qmlbridge-todo-x86_64.AppImage; run make appimage first)"
+  echo "appimage: skipped (no examples/todo/dist/todo-*-x86_64.AppImage; run make appimage first)"
 fi

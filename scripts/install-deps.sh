@@ -12,9 +12,12 @@ build=(pkg-config g++ make python3
        qml6-module-qtqml qml6-module-qtquick qml6-module-qtquick-window
        qml6-module-qtquick-controls qml6-module-qtquick-layouts
        qml6-module-qtquick-templates qml6-module-qtqml-workerscript qml6-module-qtqml-models)
-test=(qml6-module-qttest xvfb xauth chromium procps psmisc fonts-dejavu-core)
+# desktop-file-utils, appstream: the CLI's tests validate what `qmlbridge bundle` writes.
+test=(qml6-module-qttest xvfb xauth chromium procps psmisc fonts-dejavu-core desktop-file-utils appstream)
 bench=(wrk)
-appimage=(squashfs-tools patchelf desktop-file-utils file qt6-wayland libfuse2 curl xvfb x11-utils)
+# fonts-dejavu-core: the icon's text when `qmlbridge bundle` renders the PNG sizes.
+appimage=(squashfs-tools patchelf desktop-file-utils appstream file qt6-wayland libfuse2 curl xvfb
+          x11-utils fonts-dejavu-core)
 screenshots=(imagemagick xvfb xauth curl fonts-dejavu-core)
 
 groups=("$@")

@@ -10,16 +10,7 @@ fn main() {
     .build();
     // See qmlbridge-qt's build.rs: every Qt binary links with rust-lld here.
     println!("cargo::rustc-link-arg=-fuse-ld=lld");
-    // The identity (org `qmlbridge`, name `todo`: users' data stays in
-    // ~/.local/share/qmlbridge/todo).
-    for (key, value) in [
-        ("QMLBRIDGE_ORG", "qmlbridge"),
-        ("QMLBRIDGE_NAME", "todo"),
-        ("QMLBRIDGE_DISPLAY_NAME", "qmlbridge Todo"),
-        ("QMLBRIDGE_IDENTIFIER", "io.github.qmlbridge.Todo"),
-        ("QMLBRIDGE_VERSION", env!("CARGO_PKG_VERSION")),
-        ("QMLBRIDGE_BACKEND_BIN", "todo-backend"),
-    ] {
-        println!("cargo::rustc-env={key}={value}");
-    }
+    // The identity for `identity!()`, from the one manifest packaging reads too (org
+    // `qmlbridge`, name `todo`: users' data stays in ~/.local/share/qmlbridge/todo).
+    qmlbridge_manifest::build::emit("../qmlbridge.toml");
 }

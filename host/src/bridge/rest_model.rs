@@ -51,7 +51,8 @@ pub mod qobject {
         /// Refetches the whole list.
         #[qinvokable]
         fn refresh(self: &RestModel);
-        /// The row as an object (its `id` included); `undefined` outside `0..count`.
+        /// The row as an object (its `id`, and the key under `keyRole` too); `undefined` outside
+        /// `0..count`.
         #[qinvokable]
         fn get(self: &RestModel, row: i32) -> QVariant;
     }
@@ -380,11 +381,17 @@ impl qobject::RestModel {
     }
 
     fn get(&self, row: i32) -> QVariant {
-        usize::try_from(row)
+        let Some(row) = usize::try_from(row)
             .ok()
             .and_then(|r| self.rust().rows.get(r))
-            .map(|r| ffi::from_json(&Value::Object(r.values.clone())))
-            .unwrap_or_default()
+        else {
+            return QVariant::default();
+        };
+        // The members as the backend sent them, plus the key under `keyRole`, as a delegate
+        // sees it.
+        let mut object = row.values.clone();
+        object.insert(self.rust().key_role.to_string(), Value::from(row.id));
+        ffi::from_json(&Value::Object(object))
     }
 
     fn data(&self, index: &QModelIndex, role: i32) -> QVariant {

@@ -1,0 +1,128 @@
+//! For an app host's `build.rs`: the manifest's identity as compile-time environment variables,
+//! so the host is built with the same name, organisation and id that packaging reads, from the
+//! one file (no second copy in the source). `qmlbridge_qt::identity!()` reads exactly these
+//! variables with `env!`.
+//!
+//! ```no_run
+//! // the body of the host's build.rs `main`, after the cxx-qt build:
+//! qmlbridge_manifest::build::emit("../qmlbridge.toml");
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::{Manifest, Result};
+
+/// `org`.
+pub const ORG: &str = "QMLBRIDGE_ORG";
+/// `name`.
+pub const NAME: &str = "QMLBRIDGE_NAME";
+/// `display_name`.
+pub const DISPLAY_NAME: &str = "QMLBRIDGE_DISPLAY_NAME";
+/// `identifier`.
+pub const IDENTIFIER: &str = "QMLBRIDGE_IDENTIFIER";
+/// `version`.
+pub const VERSION: &str = "QMLBRIDGE_VERSION";
+/// `backend.bin`.
+pub const BACKEND_BIN: &str = "QMLBRIDGE_BACKEND_BIN";
+
+/// Reads the manifest at `path` (relative to the package being built) and prints the cargo
+/// directives: `rerun-if-changed` for the file and one `rustc-env` per identity variable. An
+/// invalid manifest fails the build with the error (naming the file and the field).
+pub fn emit(path: impl AsRef<Path>) {
+    let path = resolve(path.as_ref());
+    let mut out = std::io::stdout().lock();
+    // The directive first: cargo must re-run the script when the broken file is fixed.
+    let _ = writeln!(out, "cargo::rerun-if-changed={}", path.display());
+    match directives(&path) {
+        Ok(lines) => {
+            for line in lines {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The directives [`emit`] prints after `rerun-if-changed`.
+fn directives(path: &Path) -> Result<Vec<String>> {
+    let m = Manifest::load(path)?;
+    let mut lines: Vec<String> = [
+        (ORG, &m.org),
+        (NAME, &m.name),
+        (DISPLAY_NAME, &m.display_name),
+        (IDENTIFIER, &m.identifier),
+        (VERSION, &m.version),
+        (BACKEND_BIN, &m.backend.bin),
+    ]
+    .iter()
+    // The rules allow no control characters, so each value is one directive line.
+    .map(|(var, value)| format!("cargo::rustc-env={var}={value}"))
+    .collect();
+    if let Ok(crate_version) = std::env::var("CARGO_PKG_VERSION")
+        && crate_version != m.version
+    {
+        lines.push(format!(
+            "cargo::warning={}: version {} differs from this crate's {crate_version}",
+            path.display(),
+            m.version
+        ));
+    }
+    Ok(lines)
+}
+
+/// A relative path is the package's (cargo runs build scripts there; `CARGO_MANIFEST_DIR` makes
+/// it independent of the working directory).
+fn resolve(path: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_MANIFEST_DIR") {
+        Some(dir) if path.is_relative() => Path::new(&dir).join(path),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{VALID, app_dir};
+
+    #[test]
+    fn one_env_directive_per_identity_variable() {
+        let dir = app_dir(VALID);
+        let lines = directives(&dir.path().join("qmlbridge.toml")).unwrap();
+        let envs: Vec<&String> = lines.iter().filter(|l| l.contains("rustc-env")).collect();
+        assert_eq!(
+            envs,
+            [
+                "cargo::rustc-env=QMLBRIDGE_ORG=example",
+                "cargo::rustc-env=QMLBRIDGE_NAME=bookmarks",
+                "cargo::rustc-env=QMLBRIDGE_DISPLAY_NAME=Bookmarks",
+                "cargo::rustc-env=QMLBRIDGE_IDENTIFIER=org.example.Bookmarks",
+                "cargo::rustc-env=QMLBRIDGE_VERSION=0.1.0",
+                "cargo::rustc-env=QMLBRIDGE_BACKEND_BIN=bookmarks-backend",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_invalid_manifest_is_the_error_naming_the_field() {
+        let dir = app_dir(&VALID.replace("org.example.Bookmarks", "foo"));
+        let err = directives(&dir.path().join("qmlbridge.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("qmlbridge.toml: field `identifier`: \"foo\" is not a reverse-DNS id (e.g. org.example.App)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn relative_paths_are_the_packages() {
+        let p = resolve(Path::new("../qmlbridge.toml"));
+        let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+        assert_eq!(p, Path::new(&dir).join("../qmlbridge.toml"));
+        assert_eq!(resolve(Path::new("/abs/q.toml")), Path::new("/abs/q.toml"));
+    }
+}

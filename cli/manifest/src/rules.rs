@@ -1,0 +1,472 @@
+//! The rules a manifest's values follow, one function per kind of value. Each returns the problem
+//! as a sentence (the caller adds the file and the field), so `qmlbridge new` checks its command
+//! line with the very rules the manifest it writes will be read with.
+
+/// Names cargo refuses as a package or binary name (Rust keywords and the standard library's
+/// crates), and the framework's own crates, which an app's workspace depends on by name.
+///
+/// See: <https://doc.rust-lang.org/reference/keywords.html>
+const RESERVED_NAMES: &[&str] = &[
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "gen",
+    "macro",
+    "override",
+    "priv",
+    "try",
+    "typeof",
+    "unsized",
+    "virtual",
+    "yield",
+    "alloc",
+    "core",
+    "proc-macro",
+    "std",
+    "test",
+    "build",
+    "qmlbridge",
+    "qmlbridge-qt",
+    "qmlbridge-backend",
+    "qmlbridge-backend-macros",
+    "qmlbridge-supervisor",
+    "qmlbridge-manifest",
+    "qmlbridge-cli",
+];
+
+/// The freedesktop.org Main Categories: a desktop entry names at least one of them.
+///
+/// See: <https://specifications.freedesktop.org/menu-spec/latest/category-registry.html>
+pub const MAIN_CATEGORIES: &[&str] = &[
+    "AudioVideo",
+    "Audio",
+    "Video",
+    "Development",
+    "Education",
+    "Game",
+    "Graphics",
+    "Network",
+    "Office",
+    "Science",
+    "Settings",
+    "System",
+    "Utility",
+];
+
+/// Longest app name: it is a crate name, a file name and a data-dir component.
+const MAX_NAME: usize = 64;
+/// The D-Bus limit on a name, which a reverse-DNS app id also is (desktop entry spec, "File
+/// naming").
+const MAX_IDENTIFIER: usize = 255;
+/// Longest one-line text (display name, comment): a menu entry, not a paragraph.
+const MAX_LINE: usize = 200;
+
+/// An app name: a crate, binary and file name, `[a-z][a-z0-9-]*`, no `--`, not ending in `-`,
+/// not ending in `-backend` (that is the backend's name), not reserved.
+pub fn name(value: &str) -> Result<(), String> {
+    let shape = value.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !shape || value.contains("--") || value.ends_with('-') {
+        return Err(format!(
+            "{value:?} is not an app name ([a-z][a-z0-9-]*, single dashes between parts, e.g. bookmarks)"
+        ));
+    }
+    if value.len() > MAX_NAME {
+        return Err(format!("{value:?} is longer than {MAX_NAME} characters"));
+    }
+    if value.ends_with("-backend") {
+        return Err(format!(
+            "{value:?} ends with -backend: the backend is named <name>-backend"
+        ));
+    }
+    if RESERVED_NAMES.contains(&value) {
+        return Err(format!(
+            "{value:?} is reserved (a Rust keyword, a standard crate or a qmlbridge crate)"
+        ));
+    }
+    Ok(())
+}
+
+/// A cargo package or binary name of the app's own crates: `[a-z][a-z0-9_-]*`, not reserved.
+pub fn crate_name(value: &str) -> Result<(), String> {
+    let shape = value.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if !shape || value.len() > MAX_NAME + "-backend".len() {
+        return Err(format!(
+            "{value:?} is not a crate or binary name ([a-z][a-z0-9_-]*)"
+        ));
+    }
+    if RESERVED_NAMES.contains(&value) {
+        return Err(format!("{value:?} is reserved"));
+    }
+    Ok(())
+}
+
+/// The organisation: the first data-dir component (`~/.local/share/<org>/<name>`), one path
+/// component `[A-Za-z0-9][A-Za-z0-9._-]*`.
+pub fn org(value: &str) -> Result<(), String> {
+    let shape = value
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !shape || value.len() > MAX_NAME {
+        return Err(format!(
+            "{value:?} is not an organisation name (one path component, [A-Za-z0-9][A-Za-z0-9._-]*, e.g. example)"
+        ));
+    }
+    Ok(())
+}
+
+/// A reverse-DNS id (desktop file id, icon name, Wayland `app_id`, AppStream id): at least two
+/// dot-separated components, each `[A-Za-z][A-Za-z0-9_-]*`.
+///
+/// See: <https://specifications.freedesktop.org/desktop-entry-spec/latest/file-naming.html>
+pub fn identifier(value: &str) -> Result<(), String> {
+    let component = |c: &str| {
+        c.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    let parts: Vec<&str> = value.split('.').collect();
+    if parts.len() < 2 || !parts.iter().all(|c| component(c)) || value.len() > MAX_IDENTIFIER {
+        return Err(format!(
+            "{value:?} is not a reverse-DNS id (e.g. org.example.App)"
+        ));
+    }
+    Ok(())
+}
+
+/// A version: semantic versioning 2.0.0 (what cargo requires of a crate's version too).
+///
+/// See: <https://semver.org/>
+pub fn version(value: &str) -> Result<(), String> {
+    semver::Version::parse(value)
+        .map(|_| ())
+        .map_err(|e| format!("{value:?} is not a semantic version (e.g. 0.1.0): {e}"))
+}
+
+/// One line of text for a person: not blank, no control characters (it lands in a desktop
+/// file's `Name=`/`Comment=` and in a compile-time environment variable), at most 200 characters.
+pub fn line(value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!(
+            "{value:?} contains a control character (one line only)"
+        ));
+    }
+    if value.chars().count() > MAX_LINE {
+        return Err(format!("is longer than {MAX_LINE} characters"));
+    }
+    Ok(())
+}
+
+/// The comment, also the AppStream summary: [`line`], and no trailing full stop (AppStream's
+/// `summary-has-dot-suffix`).
+pub fn comment(value: &str) -> Result<(), String> {
+    line(value)?;
+    if value.trim_end().ends_with('.') {
+        return Err(format!(
+            "{value:?} ends with a full stop (a summary does not)"
+        ));
+    }
+    Ok(())
+}
+
+/// Desktop categories: not empty, each a category name (`[A-Za-z0-9-]+`), no repeats, at least one
+/// Main Category. Whether an Additional Category fits its main one is `desktop-file-validate`'s
+/// check at bundle time.
+pub fn categories(values: &[String]) -> Result<(), String> {
+    for (i, c) in values.iter().enumerate() {
+        if c.is_empty() || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(format!("{c:?} is not a category name"));
+        }
+        if values[..i].contains(c) {
+            return Err(format!("{c:?} is listed twice"));
+        }
+    }
+    if !values.iter().any(|c| MAIN_CATEGORIES.contains(&c.as_str())) {
+        return Err(format!(
+            "names no freedesktop Main Category (one of {})",
+            MAIN_CATEGORIES.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// A Qt Quick Controls style name (`Basic`, `Fusion`, `Material`..): `[A-Z][A-Za-z0-9]*`.
+pub fn quick_styles(values: &[String]) -> Result<(), String> {
+    for (i, s) in values.iter().enumerate() {
+        let shape = s.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !shape {
+            return Err(format!(
+                "{s:?} is not a Qt Quick Controls style name (e.g. Fusion)"
+            ));
+        }
+        if values[..i].contains(s) {
+            return Err(format!("{s:?} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
+/// The AppImage size limit in MB: 1 to 2000 (a type-2 image is one file; past 2 GB is a mistake).
+pub fn max_size_mb(value: u32) -> Result<(), String> {
+    if !(1..=2000).contains(&value) {
+        return Err(format!("{value} is not between 1 and 2000"));
+    }
+    Ok(())
+}
+
+/// A path in the manifest: relative to the manifest's directory, not empty.
+pub fn relative_path(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    if value.starts_with('/') {
+        return Err(format!(
+            "{value:?} is absolute (paths are relative to the manifest)"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["todo", "bookmarks", "my-app", "a", "app2", "x-1-y"] {
+            assert_eq!(name(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "", "Todo", "1app", "-app", "app-", "my--app", "my_app", "my app", "app.x", "é",
+        ] {
+            assert!(name(bad).unwrap_err().contains("not an app name"), "{bad}");
+        }
+        assert!(name(&"a".repeat(65)).unwrap_err().contains("longer"));
+        assert_eq!(name(&"a".repeat(64)), Ok(()));
+        assert!(name("notes-backend").unwrap_err().contains("-backend"));
+        for reserved in ["fn", "self", "std", "test", "qmlbridge", "qmlbridge-qt"] {
+            assert!(
+                name(reserved).unwrap_err().contains("reserved"),
+                "{reserved}"
+            );
+        }
+    }
+
+    #[test]
+    fn crate_names() {
+        for ok in ["todo", "todo-backend", "todo_backend", "a1"] {
+            assert_eq!(crate_name(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "Todo", "_x", "1x", "a b", "a/b"] {
+            assert!(crate_name(bad).is_err(), "{bad}");
+        }
+        assert!(
+            crate_name("qmlbridge-backend")
+                .unwrap_err()
+                .contains("reserved")
+        );
+    }
+
+    #[test]
+    fn orgs() {
+        for ok in ["example", "qmlbridge", "KDE", "acme.inc", "a-b_c", "1org"] {
+            assert_eq!(org(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a b",
+            "-x",
+            &"o".repeat(65),
+        ] {
+            assert!(org(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn identifiers() {
+        for ok in [
+            "org.example.Bookmarks",
+            "io.github.qmlbridge.Todo",
+            "com.x",
+            "org.my-org.my_app",
+        ] {
+            assert_eq!(identifier(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "foo",
+            "org.",
+            ".org.x",
+            "org..x",
+            "org.1x",
+            "org.example.My App",
+            "org/example",
+            "org.ex@mple",
+        ] {
+            let e = identifier(bad).unwrap_err();
+            assert!(
+                e.contains("is not a reverse-DNS id (e.g. org.example.App)"),
+                "{e}"
+            );
+        }
+        let long = format!("org.{}", "a".repeat(252));
+        assert!(identifier(&long).is_err());
+    }
+
+    #[test]
+    fn versions() {
+        for ok in ["0.1.0", "1.2.3-rc.1", "1.0.0+build.5"] {
+            assert_eq!(version(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "1", "1.0", "v1.0.0", "1.0.0.0", "01.0.0"] {
+            assert!(
+                version(bad).unwrap_err().contains("semantic version"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn lines_and_comments() {
+        assert_eq!(line("qmlbridge Todo"), Ok(()));
+        assert!(line("").is_err());
+        assert!(line("   ").is_err());
+        assert!(line("two\nlines").unwrap_err().contains("control"));
+        assert!(line("tab\there").unwrap_err().contains("control"));
+        assert!(line(&"x".repeat(201)).unwrap_err().contains("longer"));
+        assert_eq!(line(&"é".repeat(200)), Ok(()));
+        assert_eq!(comment("Keep your bookmarks"), Ok(()));
+        assert!(
+            comment("Keep your bookmarks.")
+                .unwrap_err()
+                .contains("full stop")
+        );
+        assert!(comment("").is_err());
+    }
+
+    #[test]
+    fn category_lists() {
+        assert_eq!(
+            categories(&strings(&["Office", "ProjectManagement"])),
+            Ok(())
+        );
+        assert_eq!(categories(&strings(&["Utility"])), Ok(()));
+        assert!(categories(&[]).unwrap_err().contains("Main Category"));
+        assert!(
+            categories(&strings(&["ProjectManagement"]))
+                .unwrap_err()
+                .contains("Main Category")
+        );
+        assert!(
+            categories(&strings(&["Office", "Office"]))
+                .unwrap_err()
+                .contains("twice")
+        );
+        for bad in ["", "Office;", "Two Words", "X_Y"] {
+            assert!(
+                categories(&strings(&["Office", bad]))
+                    .unwrap_err()
+                    .contains("not a category"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn styles() {
+        assert_eq!(
+            quick_styles(&strings(&["Basic", "Fusion", "Material"])),
+            Ok(())
+        );
+        assert_eq!(quick_styles(&[]), Ok(()));
+        for bad in ["basic", "", "Fu sion", "Fusion.impl"] {
+            assert!(quick_styles(&strings(&[bad])).is_err(), "{bad}");
+        }
+        assert!(
+            quick_styles(&strings(&["Basic", "Basic"]))
+                .unwrap_err()
+                .contains("twice")
+        );
+    }
+
+    #[test]
+    fn size_limits() {
+        assert_eq!(max_size_mb(40), Ok(()));
+        assert_eq!(max_size_mb(1), Ok(()));
+        assert_eq!(max_size_mb(2000), Ok(()));
+        assert!(max_size_mb(0).is_err());
+        assert!(max_size_mb(2001).is_err());
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(relative_path("assets/icon.svg"), Ok(()));
+        assert_eq!(relative_path("../../Caddyfile"), Ok(()));
+        assert!(relative_path("").is_err());
+        assert!(
+            relative_path("/etc/passwd")
+                .unwrap_err()
+                .contains("absolute")
+        );
+    }
+}

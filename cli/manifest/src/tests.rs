@@ -1,0 +1,214 @@
+//! The manifest as a whole: defaults, each field's rule reported with the file and the field,
+//! unknown fields, the files it names.
+
+use super::*;
+
+/// A minimal valid manifest (defaults for everything optional).
+pub(crate) const VALID: &str = r#"
+name = "bookmarks"
+display_name = "Bookmarks"
+org = "example"
+identifier = "org.example.Bookmarks"
+version = "0.1.0"
+comment = "Keep your bookmarks"
+categories = ["Utility"]
+icon = "assets/icon.svg"
+"#;
+
+/// A temporary app root with `qmlbridge.toml` = `text` and the files [`VALID`] names.
+pub(crate) fn app_dir(text: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("assets")).unwrap();
+    std::fs::create_dir_all(dir.path().join("backend")).unwrap();
+    std::fs::write(dir.path().join("assets/icon.svg"), "<svg/>").unwrap();
+    std::fs::write(dir.path().join("Caddyfile"), ":8765 {\n}\n").unwrap();
+    std::fs::write(dir.path().join(FILE_NAME), text).unwrap();
+    dir
+}
+
+fn parse(text: &str) -> Result<Manifest> {
+    Manifest::parse(text, Path::new("apps/bm/qmlbridge.toml"))
+}
+
+/// The error message for `text`.
+fn error(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+/// [`VALID`] with `field`'s line replaced by `line` (or removed when `line` is empty).
+fn with(field: &str, line: &str) -> String {
+    let mut out: Vec<String> = VALID
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{field} =")))
+        .map(str::to_owned)
+        .collect();
+    out.insert(1, line.to_owned());
+    out.join("\n")
+}
+
+#[test]
+fn defaults() {
+    let m = parse(VALID).unwrap();
+    assert_eq!(m.root, Path::new("apps/bm"));
+    assert_eq!(
+        m.host,
+        Crate {
+            package: "bookmarks".into(),
+            bin: "bookmarks".into()
+        }
+    );
+    assert_eq!(m.backend.package, "bookmarks-backend");
+    assert_eq!(m.backend.bin, "bookmarks-backend");
+    assert_eq!(m.backend.dir, Path::new("apps/bm/backend"));
+    assert_eq!(m.caddyfile, Path::new("apps/bm/Caddyfile"));
+    assert_eq!(
+        m.icon.svg.as_deref(),
+        Some(Path::new("apps/bm/assets/icon.svg"))
+    );
+    assert_eq!(m.icon.png, None);
+    assert_eq!(m.appimage.quick_styles, ["Basic", "Fusion"]);
+    assert_eq!(m.appimage.max_size_mb, 40);
+}
+
+#[test]
+fn every_field_set() {
+    let text = format!(
+        "{VALID}caddyfile = \"../../Caddyfile\"\n\
+         [host]\npackage = \"bm-host\"\nbin = \"bm\"\n\
+         [backend]\npackage = \"bm-api\"\nbin = \"bm-api\"\ndir = \"server\"\n\
+         [appimage]\nquick_styles = [\"Material\"]\nmax_size_mb = 80\n"
+    );
+    let m = parse(&text).unwrap();
+    assert_eq!(m.caddyfile, Path::new("apps/bm/../../Caddyfile"));
+    assert_eq!(
+        (m.host.package.as_str(), m.host.bin.as_str()),
+        ("bm-host", "bm")
+    );
+    assert_eq!(m.backend.package, "bm-api");
+    assert_eq!(m.backend.dir, Path::new("apps/bm/server"));
+    assert_eq!(m.appimage.quick_styles, ["Material"]);
+    assert_eq!(m.appimage.max_size_mb, 80);
+}
+
+#[test]
+fn each_rule_names_the_file_and_the_field() {
+    let cases = [
+        ("name", "name = \"Bookmarks\"", "not an app name"),
+        ("name", "name = \"bm-backend\"", "-backend"),
+        ("display_name", "display_name = \"\"", "is empty"),
+        ("org", "org = \"a/b\"", "not an organisation name"),
+        (
+            "identifier",
+            "identifier = \"foo\"",
+            "\"foo\" is not a reverse-DNS id (e.g. org.example.App)",
+        ),
+        ("version", "version = \"1.0\"", "not a semantic version"),
+        ("comment", "comment = \"Ends.\"", "full stop"),
+        (
+            "categories",
+            "categories = [\"ProjectManagement\"]",
+            "Main Category",
+        ),
+        ("icon", "icon = \"icon.jpg\"", "neither an .svg nor a .png"),
+        ("icon", "icon = []", "names no file"),
+        (
+            "icon",
+            "icon = [\"a.svg\", \"b.svg\"]",
+            "one file of each kind",
+        ),
+        ("icon", "icon = \"/usr/share/icon.svg\"", "absolute"),
+        ("caddyfile", "caddyfile = \"/etc/Caddyfile\"", "absolute"),
+    ];
+    for (field, line, problem) in cases {
+        let e = error(&with(field, line));
+        let prefix = format!("apps/bm/qmlbridge.toml: field `{field}`: ");
+        assert!(e.starts_with(&prefix) && e.contains(problem), "{line}: {e}");
+    }
+    let tables = [
+        ("[host]\nbin = \"Bm\"", "host.bin"),
+        ("[host]\npackage = \"x y\"", "host.package"),
+        ("[backend]\npackage = \"std\"", "backend.package"),
+        ("[backend]\nbin = \"bookmarks\"", "backend.bin"),
+        ("[backend]\ndir = \"\"", "backend.dir"),
+        (
+            "[appimage]\nquick_styles = [\"fusion\"]",
+            "appimage.quick_styles",
+        ),
+        ("[appimage]\nmax_size_mb = 0", "appimage.max_size_mb"),
+    ];
+    for (table, field) in tables {
+        let e = error(&format!("{VALID}{table}\n"));
+        assert!(
+            e.starts_with(&format!("apps/bm/qmlbridge.toml: field `{field}`: ")),
+            "{table}: {e}"
+        );
+    }
+}
+
+#[test]
+fn both_icon_kinds() {
+    let m = parse(&with("icon", "icon = [\"a/i.svg\", \"a/i.png\"]")).unwrap();
+    assert_eq!(m.icon.svg.as_deref(), Some(Path::new("apps/bm/a/i.svg")));
+    assert_eq!(m.icon.png.as_deref(), Some(Path::new("apps/bm/a/i.png")));
+}
+
+#[test]
+fn missing_unknown_and_mistyped_fields() {
+    for required in [
+        "name",
+        "display_name",
+        "org",
+        "identifier",
+        "version",
+        "comment",
+        "categories",
+        "icon",
+    ] {
+        let e = error(&with(required, ""));
+        assert!(
+            e.starts_with("apps/bm/qmlbridge.toml: ")
+                && e.contains(&format!("missing field `{required}`")),
+            "{e}"
+        );
+    }
+    let e = error(&format!("{VALID}colour = \"red\"\n"));
+    assert!(e.contains("unknown field `colour`"), "{e}");
+    let e = error(&format!("{VALID}[backend]\ndirectory = \"x\"\n"));
+    assert!(e.contains("unknown field `directory`"), "{e}");
+    let e = error(&format!("{VALID}[appimage]\nmax_size_mb = \"40\"\n"));
+    assert!(e.contains("max_size_mb") || e.contains("integer"), "{e}");
+    let e = error(&format!("{VALID}[appimage]\nmax_size_mb = -1\n"));
+    assert!(e.starts_with("apps/bm/qmlbridge.toml: "), "{e}");
+    let e = error("name = ");
+    assert!(e.starts_with("apps/bm/qmlbridge.toml: "), "{e}");
+}
+
+#[test]
+fn load_checks_the_files_it_names() {
+    let dir = app_dir(VALID);
+    let path = dir.path().join(FILE_NAME);
+    assert_eq!(Manifest::load(&path).unwrap().name, "bookmarks");
+    for (gone, field) in [
+        ("assets/icon.svg", "icon"),
+        ("Caddyfile", "caddyfile"),
+        ("backend", "backend.dir"),
+    ] {
+        let dir = app_dir(VALID);
+        let victim = dir.path().join(gone);
+        if victim.is_dir() {
+            std::fs::remove_dir(&victim).unwrap();
+        } else {
+            std::fs::remove_file(&victim).unwrap();
+        }
+        let e = Manifest::load(&dir.path().join(FILE_NAME))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("field `{field}`: ")) && e.contains("is not a"),
+            "{e}"
+        );
+    }
+    let e = Manifest::load(&dir.path().join("nope.toml")).unwrap_err();
+    assert!(matches!(e, Error::Read { .. }), "{e}");
+    assert!(e.to_string().contains("nope.toml: cannot read"), "{e}");
+}

@@ -1,0 +1,24 @@
+//! `qmlbridge-cli`: what the `qmlbridge` binary does. `new` writes an app from the skeleton in
+//! the framework's `templates/app`, `icon` renders an SVG to the PNG sizes, `bundle` packages an
+//! app as an AppImage from its `qmlbridge.toml` (through the framework's `packaging/` scripts).
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod bundle;
+mod error;
+mod icon;
+mod new;
+mod spec;
+
+pub use bundle::{BundleOptions, bundle};
+pub use error::{Error, Result};
+pub use icon::{ICON_SIZES, render_icons};
+pub use new::{NewOptions, new_app};
+pub use spec::{DEFAULT_SPEC, FieldSpec, FieldType, ResourceSpec};
+
+/// The framework checkout this binary was built from: the default `--framework`.
+pub fn built_framework() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    dir.canonicalize().unwrap_or(dir)
+}

@@ -1,0 +1,141 @@
+//! `qmlbridge`: start a new app, render its icons, bundle it as an AppImage. The work is the
+//! library's (`qmlbridge_cli`); this parses the command line and maps errors to exit codes
+//! (2: bad input, nothing written; 1: a failure while working).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+/// qmlbridge: desktop apps with a Qt/QML window and a supervised local HTTP backend.
+#[derive(Parser)]
+#[command(name = "qmlbridge", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a new app (its own cargo workspace) from the framework's skeleton.
+    ///
+    /// The app gets a backend crate `<NAME>-backend`, a host crate `<NAME>`, `qml/` with one page
+    /// per resource, migrations, tests, `qmlbridge.toml`, a Caddyfile, an icon, a Makefile
+    /// (`make run`, `make test`, `make appimage`) and a README. Bad input is refused with exit
+    /// status 2 before anything is written.
+    New {
+        /// Where to write the app: a directory that does not exist yet, or an empty one.
+        dir: PathBuf,
+        /// The app name: binary, crate and data-dir name ([a-z][a-z0-9-]*, e.g. bookmarks).
+        #[arg(long)]
+        name: String,
+        /// The organisation: the data dir is ~/.local/share/<ORG>/<NAME>.
+        #[arg(long)]
+        org: String,
+        /// The reverse-DNS app id (desktop file, icon, Wayland app_id), e.g. org.example.Bookmarks.
+        #[arg(long)]
+        id: String,
+        /// The name people see (window title, menu entry); default: NAME in title case.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// A resource as name:field:type[,field:type...], types text, int, real, bool, datetime;
+        /// repeat for more (default: items:title:text). The name is a plural ([a-z][a-z0-9_]*);
+        /// the field `id` and the timestamps are added, not given.
+        #[arg(long = "resource", value_name = "SPEC")]
+        resources: Vec<String>,
+        /// The qmlbridge checkout the app depends on by path (default: the one this binary was
+        /// built from).
+        #[arg(long, value_name = "PATH")]
+        framework: Option<PathBuf>,
+    },
+    /// Render an SVG to the icon theme's PNG sizes (16 to 512 pixels) as <N>x<N>.png.
+    Icon {
+        /// The SVG.
+        svg: PathBuf,
+        /// Where to write the PNGs (default: the current directory).
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+    },
+    /// Build the AppImage of an app from its qmlbridge.toml: dist/<name>-<version>-x86_64.AppImage.
+    ///
+    /// Needs the packaging tools (scripts/install-deps.sh appimage). CARGO_TARGET_DIR, when set,
+    /// is where the release build happens; APPIMAGE_SKIP_BUILD=1 uses the binaries already there.
+    Bundle {
+        /// The app's directory, where its qmlbridge.toml is.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        app: PathBuf,
+        /// The qmlbridge checkout whose packaging/ scripts build the image (default: the one this
+        /// binary was built from).
+        #[arg(long, value_name = "PATH")]
+        framework: Option<PathBuf>,
+        /// Then run the image's end-to-end test (packaging/test-appimage.sh).
+        #[arg(long)]
+        test: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qmlbridge: {e:#}");
+            let code = e
+                .downcast_ref::<qmlbridge_cli::Error>()
+                .map_or(1, qmlbridge_cli::Error::exit_code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    let framework = |given: Option<PathBuf>| given.unwrap_or_else(qmlbridge_cli::built_framework);
+    match command {
+        Command::New {
+            dir,
+            name,
+            org,
+            id,
+            display_name,
+            resources,
+            framework: given,
+        } => {
+            let opts = qmlbridge_cli::NewOptions {
+                dir,
+                name,
+                org,
+                id,
+                display_name,
+                resources,
+                framework: framework(given),
+            };
+            let dir = qmlbridge_cli::new_app(&opts)?;
+            println!(
+                "qmlbridge: wrote {}; next: cd {} && make run",
+                dir.display(),
+                dir.display()
+            );
+        }
+        Command::Icon { svg, out } => {
+            for file in qmlbridge_cli::render_icons(&svg, &out)? {
+                println!("{}", file.display());
+            }
+        }
+        Command::Bundle {
+            app,
+            framework: given,
+            test,
+        } => {
+            let opts = qmlbridge_cli::BundleOptions {
+                app: app.clone(),
+                framework: framework(given),
+                test,
+            };
+            let image = qmlbridge_cli::bundle(&opts)
+                .with_context(|| format!("bundling {}", app.display()))?;
+            println!("{}", image.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! `qmlbridge new` as a user runs it: the real binary, into a temporary directory outside the
+//! checkout. Bad input is refused with exit status 2 and nothing written; the bookmarks app has the
+//! promised tree, a valid manifest and icon, and its backend builds and passes its own tests with
+//! the framework's target dir shared (the generated `Cargo.lock` is the framework's).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use qmlbridge_manifest::Manifest;
+use resvg::tiny_skia::Pixmap;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qmlbridge");
+
+/// The bookmarks app of the framework's end-to-end promise.
+const BOOKMARKS: &[&str] = &[
+    "--name",
+    "bookmarks",
+    "--org",
+    "example",
+    "--id",
+    "org.example.Bookmarks",
+    "--resource",
+    "bookmarks:title:text,url:text",
+    "--resource",
+    "tags:label:text",
+];
+
+fn framework() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn qmlbridge(args: &[&str], dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn new_bookmarks(parent: &Path) -> PathBuf {
+    let mut args = vec!["new", "bookmarks"];
+    args.extend(BOOKMARKS);
+    let out = qmlbridge(&args, parent);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parent.join("bookmarks")
+}
+
+/// The entries of `dir`, sorted.
+fn entries(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bad_input_is_refused_with_exit_2_and_nothing_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("taken")).unwrap();
+    std::fs::write(tmp.path().join("taken/file"), "x").unwrap();
+    std::fs::write(tmp.path().join("a-file"), "x").unwrap();
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("taken", &[], "exists and is not empty"),
+        ("a-file", &[], "exists and is not a directory"),
+        (
+            "app",
+            &["--name", "Bookmarks"],
+            "--name: \"Bookmarks\" is not an app name",
+        ),
+        ("app", &["--name", "notes-backend"], "-backend"),
+        (
+            "app",
+            &["--id", "bookmarks"],
+            "--id: \"bookmarks\" is not a reverse-DNS id",
+        ),
+        ("app", &["--org", "a/b"], "--org"),
+        (
+            "app",
+            &["--resource", "bookmarks:title:string"],
+            "unknown type \"string\"",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:id:int"],
+            "field name \"id\" is reserved",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:title:text,title:text"],
+            "listed twice",
+        ),
+        (
+            "app",
+            &["--resource", "tags:a:text", "--resource", "tags:b:text"],
+            "collides",
+        ),
+        (
+            "app",
+            &["--resource", "Bookmarks:title:text"],
+            "not an identifier",
+        ),
+        (
+            "app",
+            &["--resource", "bookmark:title:text"],
+            "not a plural",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks"],
+            "expected name:field:type",
+        ),
+        (
+            "app",
+            &["--display-name", "two\nlines"],
+            "control character",
+        ),
+        ("app", &["--framework", "/nonexistent"], "--framework"),
+    ];
+    let before = entries(tmp.path());
+    for (dir, extra, message) in cases {
+        // The valid bookmarks flags, then the bad one (clap keeps the last of a repeated flag;
+        // --resource accumulates, so a bad one alone replaces the good ones).
+        let mut args = vec!["new", dir];
+        let resources = extra.contains(&"--resource");
+        let mut rest = BOOKMARKS.iter();
+        while let Some(flag) = rest.next() {
+            let value = rest.next().unwrap();
+            if (resources && *flag == "--resource") || extra.contains(flag) {
+                continue;
+            }
+            args.extend([*flag, *value]);
+        }
+        args.extend(*extra);
+        let out = qmlbridge(&args, tmp.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert_eq!(entries(tmp.path()), before, "{args:?} wrote something");
+        assert_eq!(entries(&tmp.path().join("taken")), ["file"]);
+    }
+}
+
+#[test]
+fn the_bookmarks_app() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert!(!tmp.path().starts_with(framework()), "outside the checkout");
+    let app = new_bookmarks(tmp.path());
+    assert_eq!(
+        entries(tmp.path()),
+        ["bookmarks"],
+        "no temporary directory left"
+    );
+    for file in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "qmlbridge.toml",
+        "Caddyfile",
+        "Makefile",
+        "README.md",
+        ".gitignore",
+        ".ci/run",
+        "assets/icon.svg",
+        "backend/Cargo.toml",
+        "backend/build.rs",
+        "backend/src/lib.rs",
+        "backend/src/main.rs",
+        "backend/tests/api.rs",
+        "backend/migrations/0001_create_bookmarks.sql",
+        "backend/migrations/0002_create_tags.sql",
+        "host/Cargo.toml",
+        "host/build.rs",
+        "host/src/main.rs",
+        "host/tests/qml.rs",
+        "qml/Main.qml",
+        "qml/BookmarksPage.qml",
+        "qml/TagsPage.qml",
+        "qml/tests/tst_window.qml",
+    ] {
+        assert!(app.join(file).is_file(), "{file} missing");
+    }
+    assert_eq!(
+        std::fs::read_link(app.join("host/qml")).unwrap(),
+        Path::new("../qml")
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(app.join(".ci/run"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, ".ci/run is executable");
+
+    // The framework's lock, so the shared target dir reuses its cxx-qt build.
+    let lock = |dir: &Path| std::fs::read_to_string(dir.join("Cargo.lock")).unwrap();
+    assert_eq!(lock(&app), lock(&framework()));
+    let read = |f: &str| std::fs::read_to_string(app.join(f)).unwrap();
+    let fw = framework().display().to_string();
+    assert!(
+        read("host/Cargo.toml").contains(&format!("qmlbridge-qt = {{ path = \"{fw}/host\" }}"))
+    );
+    assert!(read("backend/Cargo.toml").contains(&format!("path = \"{fw}/backend\"")));
+    let makefile = read("Makefile");
+    assert!(
+        makefile.contains(&format!("FRAMEWORK ?= {fw}\n")),
+        "{makefile}"
+    );
+    assert!(
+        makefile.contains("$(FRAMEWORK)/scripts/install-deps.sh"),
+        "{makefile}"
+    );
+    // No framework code in the app: its Rust is the app's few files.
+    let rs: Vec<_> = walk(&app)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .collect();
+    assert_eq!(rs.len(), 7, "{rs:?}");
+
+    let m = Manifest::load(&app.join("qmlbridge.toml")).unwrap();
+    assert_eq!(
+        (m.name.as_str(), m.org.as_str(), m.identifier.as_str()),
+        ("bookmarks", "example", "org.example.Bookmarks")
+    );
+    assert_eq!(m.display_name, "Bookmarks");
+    assert_eq!(
+        (m.host.bin.as_str(), m.backend.bin.as_str()),
+        ("bookmarks", "bookmarks-backend")
+    );
+    let lib = read("backend/src/lib.rs");
+    for part in [
+        "pub struct Bookmark {",
+        "pub struct Tag {",
+        ".resource::<Bookmark>()",
+        ".resource::<Tag>()",
+    ] {
+        assert!(lib.contains(part), "{part}: {lib}");
+    }
+    let page = read("qml/BookmarksPage.qml");
+    for part in [
+        "resource: \"bookmarks\"",
+        "roles: [\"title\", \"url\"]",
+        "keyRole: \"bookmarkId\"",
+        "id: urlInput",
+    ] {
+        assert!(page.contains(part), "{part}: {page}");
+    }
+    assert!(read("host/build.rs").contains("\"qml/TagsPage.qml\""));
+
+    // The icon renders with its letter (white on the coloured square).
+    let out = qmlbridge(&["icon", "assets/icon.svg", "--out", "png"], &app);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = Pixmap::load_png(app.join("png/256x256.png")).unwrap();
+    let white = png
+        .pixels()
+        .iter()
+        .filter(|p| p.red() > 240 && p.green() > 240 && p.blue() > 240)
+        .count();
+    assert!(white > 1000, "the letter: {white} white pixels");
+    assert_eq!(entries(&app.join("png")).len(), 7);
+}
+
+#[test]
+fn the_bookmarks_backend_builds_and_passes_its_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let app = new_bookmarks(tmp.path());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // This test's own target dir (target/<profile>/deps/new-<hash> -> target): the framework's
+    // crates and the lock's versions are built there already.
+    let exe = std::env::current_exe().unwrap();
+    let target = exe.ancestors().nth(3).unwrap().to_path_buf();
+    let run = |args: &[&str]| {
+        let out = Command::new(&cargo)
+            .args(args)
+            .current_dir(&app)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cargo {args:?}:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["fmt", "--check"]);
+    let out = run(&["test", "-p", "bookmarks-backend"]);
+    for test in [
+        "bookmarks_create_show_list_update_delete ... ok",
+        "tags_create_show_list_update_delete ... ok",
+        "bookmarks_refuse_invalid_values ... ok",
+    ] {
+        assert!(out.contains(test), "{test}: {out}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_symlink() {
+            continue;
+        }
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
