@@ -23,6 +23,7 @@ test: deps
 	$(CARGO) test --workspace
 	scripts/qmllint.sh
 	$(MAKE) appimage-test
+	scripts/test-new-app.sh
 
 lint: deps
 	$(CARGO) fmt --all --check
