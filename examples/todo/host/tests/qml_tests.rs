@@ -16,9 +16,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
 
-use qmlbridge_qt::supervisor::{ConnectionState, Event, Snapshot};
 use qmlbridge_qt::{identity, session, testing};
 use serde_json::json;
 
@@ -99,10 +97,13 @@ fn bundled(dir: &Path) -> i32 {
     set_env("BRIDGE_BACKEND_BIN", common::backend_bin());
     set_env("BRIDGE_BACKEND_DIR", repo.join("examples/todo/backend"));
     set_env("BRIDGE_CADDYFILE", repo.join("Caddyfile"));
-    let session = session::start(session::options(&identity!()));
-    // The first subscriber sees every event since start, so no Child pid is missed.
-    let events = session.subscribe().unwrap();
-    std::thread::spawn(move || kill_child_when_asked(events));
+    session::start(session::options(&identity!()));
+    // The supervisor must respawn it with a new token, and `BackendConnection` say so through
+    // `tokenRotated`.
+    testing::kill_backend_when(|snapshot| {
+        testing::get(snapshot, "/api/todos?limit=1000")
+            .is_some_and(|body| body.contains(KILL_MARKER))
+    });
     let data = dir.join("xdg/qmlbridge/todo");
     let input = common::stage(
         dir,
@@ -116,49 +117,6 @@ fn bundled(dir: &Path) -> i32 {
 /// QML side is then set up (its spies connected, the first token noted), so the test does not
 /// depend on how fast Qt starts compared with the backend.
 const KILL_MARKER: &str = "kill the backend now";
-
-/// SIGKILLs the current backend child once the marker todo exists: the supervisor must respawn
-/// it with a new token and `BackendConnection` must say so through `tokenRotated`.
-fn kill_child_when_asked(mut events: tokio::sync::broadcast::Receiver<Event>) {
-    use tokio::sync::broadcast::error::TryRecvError;
-    let mut pid = None;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        loop {
-            match events.try_recv() {
-                Ok(Event::Child { pid: p }) => pid = Some(p),
-                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Closed) => return,
-            }
-        }
-        let Some(snapshot) = session::get().and_then(|s| s.snapshot()) else {
-            return;
-        };
-        if let Some(pid) = pid
-            && snapshot.state == ConnectionState::Online
-            && marker_exists(&snapshot)
-        {
-            eprintln!("qml_tests: SIGKILL backend child {pid}");
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Whether `GET /api/todos` lists the marker todo (plain HTTP/1.1, as another client would).
-fn marker_exists(snapshot: &Snapshot) -> bool {
-    let token = snapshot.token.as_ref().map_or("", |t| t.expose());
-    let addr = snapshot.url.trim_start_matches("http://");
-    let request = format!(
-        "GET /api/todos?limit=1000 HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-    );
-    common::http(addr, &request).is_some_and(|body| body.contains(KILL_MARKER))
-}
 
 fn offline(dir: &Path) -> i32 {
     set_env(
