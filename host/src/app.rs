@@ -34,7 +34,7 @@ impl App {
     }
 
     /// The window to show: a URL into the app's QML module, e.g.
-    /// `qrc:/qt/qml/Todo/qml/Main.qml` (module `Todo`, file `qml/Main.qml`).
+    /// `qrc:/qt/qml/Bookmarks/qml/Main.qml` (module `Bookmarks`, file `qml/Main.qml`).
     pub fn main_qml(mut self, url: impl Into<String>) -> App {
         self.main_qml = url.into();
         self

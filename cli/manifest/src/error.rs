@@ -1,5 +1,5 @@
 //! The manifest's one error type: every variant names the file, and a field's problem names the
-//! field (`examples/todo/qmlbridge.toml: field `identifier`: "foo" is not a reverse-DNS id`).
+//! field (`bookmarks/qmlbridge.toml: field `identifier`: "foo" is not a reverse-DNS id`).
 
 use std::path::PathBuf;
 

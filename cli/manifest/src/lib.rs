@@ -5,7 +5,7 @@
 //! documented in `docs/manifest.md`.
 //!
 //! ```no_run
-//! let m = qmlbridge_manifest::Manifest::load("examples/todo/qmlbridge.toml".as_ref())?;
+//! let m = qmlbridge_manifest::Manifest::load("bookmarks/qmlbridge.toml".as_ref())?;
 //! assert_eq!(m.backend.bin, format!("{}-backend", m.name));
 //! # Ok::<(), qmlbridge_manifest::Error>(())
 //! ```

@@ -5,7 +5,7 @@
 use super::render::Vars;
 use crate::spec::{FieldSpec, FieldType, ResourceSpec, pascal};
 
-/// Longest text field (characters): the todo example's title limit.
+/// Longest text field (characters) a generated resource accepts (`max_chars`).
 const MAX_TEXT: usize = 1000;
 
 /// The placeholder values of one resource, the `number`th (from 1).

@@ -454,7 +454,9 @@ mod tests {
 
     #[test]
     fn resource_names_follow_the_convention() {
-        assert!(valid_resource("todos") && valid_resource("line_items") && valid_resource("a-1"));
-        assert!(!valid_resource("") && !valid_resource("Todos") && !valid_resource("a/b"));
+        assert!(
+            valid_resource("bookmarks") && valid_resource("line_items") && valid_resource("a-1")
+        );
+        assert!(!valid_resource("") && !valid_resource("Bookmarks") && !valid_resource("a/b"));
     }
 }
