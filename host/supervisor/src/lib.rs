@@ -66,5 +66,5 @@ pub use mode::Mode;
 pub use options::Options;
 pub use paths::BackendPaths;
 pub use rotate::{LOG_KEEP, LOG_MAX_BYTES, RotatingLog, RotatingLogWriter};
-pub use secrets::Secret;
+pub use secrets::{Secret, token as fresh_token};
 pub use state::{ConnectionState, Event, Snapshot};

@@ -37,6 +37,10 @@ pub struct Options {
     ///
     /// [`LOG_KEEP`]: crate::LOG_KEEP
     pub log_keep: usize,
+    /// Bundled: every spawn gets this `BRIDGE_TOKEN` instead of a fresh one, so no
+    /// `TokenRotated` follows a respawn. For a development session only (`qmlbridge dev`: the
+    /// developer's own tools keep talking to the backend across swaps); `None` = rotate (§9).
+    pub fixed_token: Option<crate::Secret>,
 }
 
 impl Options {
@@ -57,6 +61,7 @@ impl Options {
             data_dir: None,
             log_max_bytes: crate::rotate::LOG_MAX_BYTES,
             log_keep: crate::rotate::LOG_KEEP,
+            fixed_token: None,
         }
     }
 }

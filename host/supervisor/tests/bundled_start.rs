@@ -171,7 +171,11 @@ fn restart_during_migration_starts_over() {
         layout.pids("migrations").len() == 2
     });
     wait_until("the first migrator killed", || !alive(first));
-    assert_eq!(sup.snapshot().state, ConnectionState::Connecting);
+    assert_eq!(
+        sup.snapshot().state,
+        ConnectionState::Reconnecting,
+        "a requested restart is a reconnect, not a first start"
+    );
     sup.shutdown();
     let second = layout.pids("migrations")[1];
     wait_until("shutdown kills the running migrator", || !alive(second));

@@ -125,12 +125,58 @@ fn restart_replaces_a_healthy_child() {
     });
     assert!(!alive(first as i32), "the old child is stopped");
     assert_eq!(after.url, before.url, "the URL never changes");
+    let states = events.states();
+    let restart = states
+        .iter()
+        .rposition(|s| *s != ConnectionState::Online)
+        .expect("a state between the two Onlines");
+    assert_eq!(
+        states[restart],
+        ConnectionState::Reconnecting,
+        "restart() goes Reconnecting -> Online: {states:?}"
+    );
     let status = http_get(
         &after.url,
         "/api/whoami",
         after.token.as_ref().map(|t| t.expose()),
     );
     assert_eq!(status.unwrap(), 200);
+    sup.shutdown();
+}
+
+#[test]
+fn a_fixed_token_survives_restarts_and_crashes() {
+    let layout = Layout::fake("crash_first=1");
+    let mut opts = layout.options();
+    opts.fixed_token = Some(qmlbridge_supervisor::Secret::new(
+        "a-development-session-token",
+    ));
+    let sup = Supervisor::start(opts);
+    let events = Recorder::start(&sup);
+    wait_state(&sup, "Online after one crash", online);
+    sup.restart();
+    wait_until("the third child", || events.child_pids().len() == 3);
+    let snap = wait_state(&sup, "Online with the third child", online);
+    let tokens: HashSet<String> = layout
+        .spawns()
+        .iter()
+        .map(|s| s["token"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        tokens,
+        HashSet::from(["a-development-session-token".to_string()]),
+        "every spawn gets the fixed token"
+    );
+    assert!(events.rotated_tokens().is_empty(), "nothing rotated");
+    assert_eq!(
+        http_get(
+            &snap.url,
+            "/api/whoami",
+            Some("a-development-session-token")
+        )
+        .unwrap(),
+        200
+    );
     sup.shutdown();
 }
 

@@ -33,12 +33,16 @@ pub(super) async fn run(ctx: &mut Ctx) {
         // A safety net only (the parent-death signal still reaches the backend): go on without.
         Err(e) => tracing::warn!(target: "qmlbridge::supervisor", "cleanup guardian: {e}"),
     }
+    // A requested restart goes Reconnecting -> Online like a respawn (§9): the URL stays and the
+    // UI should say "back in a moment", not "starting".
+    let mut state = ConnectionState::Connecting;
     loop {
-        ctx.set_state(ConnectionState::Connecting, None);
+        ctx.set_state(state, None);
         let outcome = match prepare(ctx, &mut kept).await {
             Ok((paths, url)) => serve(ctx, &mut kept, &paths, &url).await,
             Err(outcome) => outcome,
         };
+        state = ConnectionState::Reconnecting;
         match outcome {
             Outcome::Restart => continue,
             Outcome::Shutdown => return,
@@ -97,16 +101,23 @@ async fn serve(ctx: &mut Ctx, kept: &mut Kept, paths: &BackendPaths, url: &str) 
     }
 }
 
-/// Step 6: a fresh token (a `TokenRotated` event when it replaces one), then
+/// Step 6: a fresh token (a `TokenRotated` event when it replaces one; the fixed one of a
+/// development session, `Options::fixed_token`, instead), then
 /// `<backend> serve --config <Caddyfile>` with fd 3, its output drained, the guardian told.
 fn spawn(ctx: &Ctx, kept: &mut Kept, paths: &BackendPaths) -> Result<Launched, Error> {
-    let token = secrets::token()?;
-    let snapshot = &ctx.shared.snapshot;
-    let rotated = snapshot
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .token
-        .is_some();
+    let (token, rotated) = match &ctx.opts.fixed_token {
+        Some(token) => (token.clone(), false),
+        None => {
+            let had = ctx
+                .shared
+                .snapshot
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .token
+                .is_some();
+            (secrets::token()?, had)
+        }
+    };
     ctx.shared.update(|s| s.token = Some(token.clone()));
     if rotated {
         ctx.shared.emit(Event::TokenRotated(token.clone()));
