@@ -25,6 +25,7 @@ fn main() {
         .qt_module("QuickTest")
         .include_dir("cpp")
         .cpp_file("cpp/qmlbridge.cpp")
+        .cpp_file("cpp/dev.cpp")
         // Otherwise every file written inside the crate re-runs this ~30 s script (CXX-QT-NOTES).
         .crate_include_root(None)
         .build()

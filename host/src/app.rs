@@ -11,7 +11,7 @@ use cxx_qt_lib::{QGuiApplication, QQmlApplicationEngine, QString, QUrl};
 use qmlbridge_supervisor::data_dir;
 
 use crate::bridge::ffi;
-use crate::{Identity, QML_IMPORT_PATH, instance, logging, session};
+use crate::{Identity, QML_IMPORT_PATH, dev, instance, logging, session};
 
 const TARGET: &str = "qmlbridge::host";
 /// Exit code of a second launch on a data dir that another host already uses.
@@ -48,6 +48,9 @@ impl App {
             println!("{} {}", id.name, id.version);
             return ExitCode::SUCCESS;
         }
+        if dev::active() {
+            dev::bind_to_parent();
+        }
         let bundled = std::env::var("BRIDGE_URL").map_or(true, |v| v.trim().is_empty());
         let data = data_dir(&id.org, &id.name).ok();
         logging::init(data.as_deref());
@@ -78,8 +81,13 @@ impl App {
 
         let session = session::start(session::options(id));
         watch_signals(session);
-        let code = show(id, &self.main_qml);
+        let qml_dir = dev::qml_dir();
+        if dev::active() {
+            dev::watch(session, qml_dir.is_some());
+        }
+        let code = show(id, &self.main_qml, qml_dir.as_deref());
         tracing::info!(target: TARGET, "window closed; stopping the backend");
+        dev::closing();
         session::shutdown();
         code
     }
@@ -105,8 +113,9 @@ fn watch_signals(session: &session::Session) {
 }
 
 /// The Qt application named after `id`, showing `url` until its window closes: `SUCCESS`, or
-/// `FAILURE` when the QML did not load.
-fn show(id: &Identity, url: &str) -> ExitCode {
+/// `FAILURE` when the QML did not load. With `qml_dir` (a development session) the window's files
+/// come from there and a load error shows an error window instead (src/dev.rs).
+fn show(id: &Identity, url: &str, qml_dir: Option<&std::path::Path>) -> ExitCode {
     let mut app = QGuiApplication::new();
     let mut engine = QQmlApplicationEngine::new();
     let (Some(mut app_ref), Some(mut engine_ref)) = (app.as_mut(), engine.as_mut()) else {
@@ -144,6 +153,19 @@ fn show(id: &Identity, url: &str) -> ExitCode {
     engine_ref
         .as_mut()
         .add_import_path(&QString::from(QML_IMPORT_PATH));
+    if let Some(dir) = qml_dir {
+        tracing::info!(target: TARGET, dir = %dir.display(), "the window's QML comes from disk");
+        ffi::dev_install(engine_ref.as_mut(), url, &dir.to_string_lossy());
+        ffi::dev_load_now();
+        let code = app_ref.as_mut().exec();
+        ffi::dev_close();
+        drop(engine);
+        return if code == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     engine_ref.as_mut().load(&QUrl::from(url));
     // objectCreationFailed fires inside load(), before exec() could see exit(1).
     if failed.load(Ordering::SeqCst) {

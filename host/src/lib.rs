@@ -13,6 +13,7 @@
 
 mod app;
 mod bridge;
+mod dev;
 mod identity;
 mod instance;
 mod log_tail;

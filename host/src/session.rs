@@ -30,6 +30,7 @@ pub fn options(identity: &Identity) -> Options {
     let mut opts = Options::new(&identity.org, &identity.name);
     opts.backend_bin = identity.backend_bin.clone();
     opts.data_dir = data_dir(&identity.org, &identity.name).ok();
+    opts.fixed_token = crate::dev::fixed_token();
     if let Some(ms) = std::env::var("BRIDGE_OFFLINE_THRESHOLD_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

@@ -9,6 +9,10 @@ pub mod qt {
         include!("cxx-qt-lib/qvariant.h");
         #[namespace = ""]
         type QVariant = cxx_qt_lib::QVariant;
+        include!("qmlbridge-qt/dev.h");
+        include!("cxx-qt-lib/qqmlapplicationengine.h");
+        #[namespace = ""]
+        type QQmlApplicationEngine = cxx_qt_lib::QQmlApplicationEngine;
 
         fn install_message_handler();
         fn app_exit(code: i32);
@@ -16,10 +20,17 @@ pub mod qt {
         fn variant_to_json(value: &QVariant) -> String;
         fn json_to_variant(json: &str) -> QVariant;
         fn quick_test_main(args: &Vec<String>, name: &str, source_dir: &str) -> i32;
+
+        // Development sessions: cpp/dev.h.
+        fn dev_install(engine: Pin<&mut QQmlApplicationEngine>, main_url: &str, qml_dir: &str);
+        fn dev_load_now();
+        fn dev_reload_queued();
+        fn dev_close();
     }
 
     extern "Rust" {
         fn forward_qt_message(kind: i32, category: &[u8], message: &[u8]);
+        fn dev_loaded(errors: &str, millis: f64);
     }
 }
 
@@ -45,6 +56,11 @@ pub fn from_json(value: &Value) -> QVariant {
         Value::String(s) => QVariant::from(&S::from(s.as_str())),
         other => json_to_variant(&other.to_string()),
     }
+}
+
+/// A development reload finished (cpp/dev.cpp): report it to the developer.
+fn dev_loaded(errors: &str, millis: f64) {
+    let _ = std::panic::catch_unwind(|| crate::dev::loaded(errors, millis));
 }
 
 /// Qt's log, into `tracing` (target `qt`), so QML warnings and `console.log` land in `host.log`.
