@@ -1,17 +1,20 @@
 //! `qmlbridge-cli`: what the `qmlbridge` binary does. `new` writes an app from the skeleton in
 //! the framework's `templates/app`, `icon` renders an SVG to the PNG sizes, `bundle` packages an
-//! app as an AppImage from its `qmlbridge.toml` (through the framework's `packaging/` scripts).
+//! app as an AppImage from its `qmlbridge.toml` (through the framework's `packaging/` scripts),
+//! `dev` runs the edit loop (QML reload, backend rebuild and swap, host rebuild and restart).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 mod bundle;
+mod dev;
 mod error;
 mod icon;
 mod new;
 mod spec;
 
 pub use bundle::{BundleOptions, bundle};
+pub use dev::{DevOptions, dev};
 pub use error::{Error, Result};
 pub use icon::{ICON_SIZES, render_icons};
 pub use new::{NewOptions, new_app};

@@ -1,4 +1,4 @@
-//! `qmlbridge`: start a new app, render its icons, bundle it as an AppImage. The work is the
+//! `qmlbridge`: start a new app, run its edit loop, render its icons, bundle it as an AppImage. The work is the
 //! library's (`qmlbridge_cli`); this parses the command line and maps errors to exit codes
 //! (2: bad input, nothing written; 1: a failure while working).
 
@@ -73,6 +73,22 @@ enum Command {
         #[arg(long)]
         test: bool,
     },
+    /// The edit loop: build the app (debug), start it, and apply every save.
+    ///
+    /// A saved QML file reloads the window from disk (same position and size; errors shown in the
+    /// window and here). A saved backend source, migration or Caddyfile rebuilds the backend and
+    /// swaps it in on the held socket: migrations first, no request refused; a failed build keeps
+    /// the old backend serving. A saved host source rebuilds and restarts the window. Ctrl-C stops
+    /// everything it started.
+    Dev {
+        /// The app's directory, where its qmlbridge.toml is.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        app: PathBuf,
+        /// Dev mode against a server you run (BRIDGE_URL; BRIDGE_TOKEN as you set it): nothing is
+        /// spawned or built for the backend; QML reload still works.
+        #[arg(long, value_name = "URL")]
+        attach: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -135,6 +151,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             let image = qmlbridge_cli::bundle(&opts)
                 .with_context(|| format!("bundling {}", app.display()))?;
             println!("{}", image.display());
+        }
+        Command::Dev { app, attach } => {
+            qmlbridge_cli::dev(&qmlbridge_cli::DevOptions { app, attach })?;
         }
     }
     Ok(())

@@ -1,0 +1,177 @@
+//! The host process of a `qmlbridge dev` session: started with the session's environment, told
+//! to reload (`SIGUSR2`) or swap its backend (`SIGUSR1`), replaced after a host build, stopped
+//! gracefully (SIGTERM: it closes its window and stops its backend).
+
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use qmlbridge_supervisor::Secret;
+
+use super::layout::Layout;
+use super::say;
+use crate::{Error, Result};
+
+/// How long a host gets to close its window and stop its backend before SIGKILL.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+pub(crate) struct Host {
+    layout: Layout,
+    attach: Option<String>,
+    /// Bundled: the session's backend token (every spawn gets it; the host's `fixed_token`).
+    token: Option<Secret>,
+    child: Option<Child>,
+}
+
+impl Host {
+    /// A session's host, not started yet. Bundled: the session token is written to
+    /// `<data>/var/dev-token` (0600) for the developer's own tools.
+    pub(crate) fn new(layout: &Layout, attach: Option<String>) -> Result<Host> {
+        let token = match attach {
+            Some(_) => None,
+            None => Some(session_token(layout)?),
+        };
+        Ok(Host {
+            layout: layout.clone(),
+            attach,
+            token,
+            child: None,
+        })
+    }
+
+    pub(crate) fn attached(&self) -> bool {
+        self.attach.is_some()
+    }
+
+    pub(crate) fn running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// The host's exit status once it ended by itself (then it is no longer running).
+    pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().ok()??;
+        self.child = None;
+        Some(status)
+    }
+
+    fn signal(&self, signal: Signal) -> bool {
+        let Some(child) = &self.child else {
+            return false;
+        };
+        kill(Pid::from_raw(child.id() as i32), signal).is_ok()
+    }
+
+    pub(crate) fn reload_qml(&self) {
+        if self.signal(Signal::SIGUSR2) {
+            say("qml saved: reloading the window");
+        }
+    }
+
+    pub(crate) fn swap_backend(&self) {
+        if self.signal(Signal::SIGUSR1) {
+            say("swapping the backend in");
+        }
+    }
+
+    /// A new host from the latest build (the running one stopped first: one backend per data dir).
+    pub(crate) fn restart(&mut self) {
+        self.stop();
+        let mut cmd = Command::new(self.layout.host_bin());
+        cmd.current_dir(&self.layout.manifest.root)
+            .env("QMLBRIDGE_DEV", "1")
+            .env("QMLBRIDGE_DEV_PARENT", std::process::id().to_string())
+            .env("QMLBRIDGE_DEV_QML_DIR", &self.layout.qml_dir);
+        match (&self.attach, &self.token) {
+            (Some(url), _) => {
+                // Dev mode: the developer's server and token (BRIDGE_TOKEN as they set it).
+                cmd.env("BRIDGE_URL", url);
+            }
+            (None, token) => {
+                cmd.env_remove("BRIDGE_URL")
+                    .env("BRIDGE_BACKEND_BIN", self.layout.backend_bin())
+                    .env("BRIDGE_BACKEND_DIR", &self.layout.backend_dir)
+                    .env("BRIDGE_CADDYFILE", &self.layout.caddyfile);
+                if let Some(token) = token {
+                    cmd.env("BRIDGE_TOKEN", token.expose());
+                }
+            }
+        }
+        match cmd.spawn() {
+            Ok(child) => {
+                say(&format!("window started (pid {})", child.id()));
+                self.child = Some(child);
+            }
+            Err(e) => eprintln!(
+                "qmlbridge dev: cannot start {}: {e}",
+                self.layout.host_bin().display()
+            ),
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after [`STOP_GRACE`]; reaped either way.
+    pub(crate) fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + STOP_GRACE;
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) | Err(_) => return,
+                Ok(None) if Instant::now() >= deadline => {
+                    eprintln!(
+                        "qmlbridge dev: the host did not stop within {STOP_GRACE:?}; killing it"
+                    );
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return;
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `BRIDGE_TOKEN` when the developer set one, else a fresh one; written to `<data>/var/dev-token`.
+fn session_token(layout: &Layout) -> Result<Secret> {
+    let given = std::env::var("BRIDGE_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let token = match given {
+        Some(token) => Secret::new(token),
+        None => qmlbridge_supervisor::fresh_token()
+            .map_err(|e| Error::Usage(format!("cannot make the session token: {e}")))?,
+    };
+    let m = &layout.manifest;
+    let data = qmlbridge_supervisor::data_dir(&m.org, &m.name)
+        .map_err(|e| Error::Usage(format!("the data dir of {}: {e}", m.name)))?;
+    let var = data.join("var");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&var)
+        .map_err(Error::io(&var))?;
+    let file: PathBuf = var.join("dev-token");
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&file)
+        .map_err(Error::io(&file))?;
+    std::io::Write::write_all(&mut out, token.expose().as_bytes()).map_err(Error::io(&file))?;
+    say(&format!(
+        "the backend's token for your own tools: {} (Authorization: Bearer <it>)",
+        file.display()
+    ));
+    Ok(token)
+}

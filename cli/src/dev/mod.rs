@@ -1,0 +1,202 @@
+//! `qmlbridge dev`: the edit loop. Builds the app's backend and host (debug), starts the host in
+//! Bundled mode with its window read from `qml/` on disk (or in Dev mode against `--attach URL`),
+//! watches the app's files and, per save:
+//!
+//! - QML/JS → `SIGUSR2`: the host reloads the window (host src/dev.rs);
+//! - backend sources, `migrations/`, the Caddyfile → `cargo build` of the backend, then `SIGUSR1`:
+//!   the host's supervisor swaps it in on the held socket (docs/contract.md §9, `restart()`); a
+//!   failed build leaves the running backend as it is;
+//! - the host's Rust → `cargo build` of the host, then a new host (the data is the backend's).
+//!
+//! Ctrl-C (or SIGTERM) stops the host, which stops its backend; the host also gets SIGTERM should
+//! this process die first (its parent-death signal), so nothing outlives the session.
+
+mod host;
+mod layout;
+mod watch;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use host::Host;
+use layout::Layout;
+use watch::{Kind, Rules};
+
+use crate::{Error, Result};
+
+/// What `qmlbridge dev` is asked to do.
+#[derive(Clone, Debug)]
+pub struct DevOptions {
+    /// The app's directory (its `qmlbridge.toml`).
+    pub app: PathBuf,
+    /// Dev mode against this server (`BRIDGE_URL`) instead of a bundled backend.
+    pub attach: Option<String>,
+}
+
+/// One line of the loop's report on stdout (the host's lines have the same prefix).
+pub(crate) fn say(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(format!("[dev] {line}\n").as_bytes());
+    let _ = out.flush();
+}
+
+enum Msg {
+    Saved(Vec<PathBuf>),
+    Stop,
+}
+
+/// Runs the loop until Ctrl-C, SIGTERM or the window is closed.
+pub fn dev(opts: &DevOptions) -> Result<()> {
+    if let Some(url) = &opts.attach
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(Error::Usage(format!(
+            "--attach {url}: not an http:// or https:// URL"
+        )));
+    }
+    let layout = Layout::of(&opts.app)?;
+    let rules = Rules::new(&layout);
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    signals(tx.clone(), stop.clone())?;
+    let _watcher = watch::start(&layout, tx, Msg::Saved)?;
+    let mut host = Host::new(&layout, opts.attach.clone())?;
+    say(&format!(
+        "watching {} (QML: reload; backend, migrations, Caddyfile: rebuild and swap; host: rebuild and restart)",
+        layout.manifest.root.display()
+    ));
+
+    // The first build; a failure waits for the next save.
+    let everything = if host.attached() {
+        BTreeSet::from([Kind::Host])
+    } else {
+        BTreeSet::from([Kind::Backend, Kind::Host])
+    };
+    let mut need = everything.clone();
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        if !need.is_empty() {
+            step(&layout, &mut host, &need, &stop);
+            need.clear();
+        }
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Msg::Saved(paths)) => {
+                need = rules.kinds(paths.iter().map(PathBuf::as_path));
+                // Saves that arrived meanwhile join this batch: one build for a burst.
+                while let Ok(Msg::Saved(more)) = rx.try_recv() {
+                    need.extend(rules.kinds(more.iter().map(PathBuf::as_path)));
+                }
+                if !host.running() && !need.is_empty() {
+                    // Nothing runs (a failed first build, or the window crashed): start over.
+                    need.extend(everything.iter().copied());
+                }
+            }
+            Ok(Msg::Stop) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(status) = host.exited() {
+                    if status.success() {
+                        say("the window was closed; done");
+                        return Ok(());
+                    }
+                    say(&format!(
+                        "the host exited ({status}); the next save starts it again"
+                    ));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    say("stopping");
+    host.stop();
+    Ok(())
+}
+
+/// What one batch of saves asks for, cheapest first where that keeps the window current.
+fn step(layout: &Layout, host: &mut Host, need: &BTreeSet<Kind>, stop: &AtomicBool) {
+    let attached = host.attached();
+    let backend = need.contains(&Kind::Backend) && !attached;
+    if need.contains(&Kind::Backend) && attached {
+        say("attached: backend changes are yours to build and restart");
+    }
+    let restart_host = need.contains(&Kind::Host) || !host.running();
+    if need.contains(&Kind::Qml) && !restart_host {
+        host.reload_qml();
+    }
+    if backend {
+        let bin = layout.manifest.backend.bin.clone();
+        match build(layout, "backend", &bin, stop) {
+            Ok(took) => {
+                say(&format!("backend built in {:.1} s", took.as_secs_f64()));
+                if !restart_host {
+                    host.swap_backend();
+                }
+            }
+            Err(()) => {
+                say("backend build failed: the running backend keeps serving; save a fix to retry");
+                if !host.running() {
+                    return;
+                }
+            }
+        }
+    }
+    if restart_host {
+        let bin = layout.manifest.host.bin.clone();
+        match build(layout, "host", &bin, stop) {
+            Ok(took) => {
+                say(&format!("host built in {:.1} s", took.as_secs_f64()));
+                host.restart();
+            }
+            Err(()) => say("host build failed: the running window stays; save a fix to retry"),
+        }
+    }
+}
+
+/// `cargo build --bin <bin>` in the app's workspace, its output on the terminal; the time it took.
+fn build(layout: &Layout, what: &str, bin: &str, stop: &AtomicBool) -> Result<Duration, ()> {
+    say(&format!("building the {what} ({bin})"));
+    let start = Instant::now();
+    let child = layout::cargo_command()
+        .args(["build", "--bin", bin])
+        .current_dir(&layout.manifest.root)
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("qmlbridge dev: cannot run cargo: {e}");
+            return Err(());
+        }
+    };
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return Ok(start.elapsed()),
+            Ok(Some(_)) | Err(_) => return Err(()),
+            Ok(None) if stop.load(Ordering::SeqCst) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(());
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the loop (the host is stopped, not left behind).
+fn signals(tx: mpsc::Sender<Msg>, stop: Arc<AtomicBool>) -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            stop.store(true, Ordering::SeqCst);
+            let _ = tx.send(Msg::Stop);
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,453 @@
+//! `qmlbridge dev` driven as a person would, on a generated app (`QMLBRIDGE_DEV_APP`;
+//! scripts/test-new-app.sh generates one and runs this) under Xvfb: the real CLI, real cargo
+//! builds, the real host and backend, the window read back from the X server.
+//!
+//! 1. A QML save retitles the window; the window keeps its size although the file asks for
+//!    another; a broken save shows the error window and prints `path:line`, the fix recovers.
+//! 2. A new resource and its migration: after the swap `/api/notes` answers, the old rows are
+//!    there, and a client looping on `GET /api/...` across the swaps saw no failed request.
+//! 3. A broken backend build prints the compiler's errors and the old backend keeps answering;
+//!    the fix is swapped in.
+//! 4. Ctrl-C leaves no process; so does SIGKILL of `qmlbridge dev` (the host's parent-death signal).
+//! 5. `--attach URL`: nothing is spawned, QML reload still works.
+
+mod support;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use support::*;
+
+const TOKEN: &str = "the-dev-session-token-of-this-test";
+
+struct App {
+    root: std::path::PathBuf,
+    name: String,
+    target: std::path::PathBuf,
+}
+
+impl App {
+    fn load() -> App {
+        let root = app();
+        let manifest = std::fs::read_to_string(root.join("qmlbridge.toml")).unwrap();
+        let name = manifest
+            .lines()
+            .find_map(|l| l.strip_prefix("name = \""))
+            .and_then(|l| l.strip_suffix('"'))
+            .expect("name in qmlbridge.toml")
+            .to_string();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        App { root, name, target }
+    }
+
+    fn host_exe(&self) -> std::path::PathBuf {
+        self.target.join("debug").join(&self.name)
+    }
+
+    fn backend_exe(&self) -> std::path::PathBuf {
+        self.target
+            .join("debug")
+            .join(format!("{}-backend", self.name))
+    }
+
+    fn leftovers(&self) -> Vec<u32> {
+        let mut pids = processes_of(&self.host_exe());
+        pids.extend(processes_of(&self.backend_exe()));
+        pids
+    }
+}
+
+/// The window's title as Main.qml sets it (`title: qsTr("…")`).
+fn title_of(main: &Path) -> String {
+    let text = std::fs::read_to_string(main).unwrap();
+    let start = text.find("title: qsTr(\"").expect("a title in Main.qml") + "title: qsTr(\"".len();
+    text[start..start + text[start..].find('"').unwrap()].to_string()
+}
+
+fn has_title(display: &Display, title: &str) -> bool {
+    display
+        .titles()
+        .iter()
+        .any(|t| t == title || t.starts_with(&format!("{title} — ")))
+}
+
+/// GET `path` in a loop on fresh connections until `stop`; counts successes, keeps failures.
+fn client_loop(
+    url: String,
+    path: &'static str,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(usize, Vec<String>)> {
+    std::thread::spawn(move || {
+        let mut ok = 0;
+        let mut failed = Vec::new();
+        while !stop.load(Ordering::SeqCst) {
+            match http(&url, "GET", path, TOKEN, None) {
+                Ok((200, _)) => ok += 1,
+                Ok((status, body)) => failed.push(format!("{status}: {body}")),
+                Err(e) => failed.push(e),
+            }
+        }
+        (ok, failed)
+    })
+}
+
+#[test]
+#[ignore = "needs a generated app and Xvfb: scripts/test-new-app.sh runs it"]
+fn the_edit_loop() {
+    let app = App::load();
+    let display = Display::start();
+    let data = tempfile::tempdir().unwrap();
+    let session = Session::start(
+        &app.root,
+        &display,
+        data.path(),
+        &[],
+        &[("BRIDGE_TOKEN", TOKEN)],
+    );
+    let (_, url) = session.online(0);
+    let main_qml = app.root.join("qml/Main.qml");
+    let title = title_of(&main_qml);
+    wait_until("the window shows its title", || has_title(&display, &title));
+    let size = display.geometry(&title).expect("the window's geometry");
+    let token_file = data
+        .path()
+        .join(format!("example/{}/var/dev-token", app.name));
+    if token_file.exists() {
+        assert_eq!(std::fs::read_to_string(&token_file).unwrap(), TOKEN);
+    }
+
+    // 1. QML: a new title (and a width the kept geometry must win over).
+    let retitled = format!("{title}, edited");
+    let mark = session.out.len();
+    edit(
+        &main_qml,
+        &format!("title: qsTr(\"{title}\")"),
+        &format!("title: qsTr(\"{retitled}\")"),
+    );
+    edit(&main_qml, "width: 640", "width: 1000");
+    let took = wait_until("the window shows the new title", || {
+        has_title(&display, &retitled)
+    });
+    eprintln!("the edit loop: QML save -> new title on the X server in {took:?}");
+    session.out.wait_from(mark, "qml loaded", |l| {
+        l.starts_with("[dev] qml loaded in ")
+    });
+    assert_eq!(
+        display.geometry(&retitled).as_deref(),
+        Some(size.as_str()),
+        "the reloaded window keeps the old one's position and size"
+    );
+    // A broken save: the error window, and path:line on the terminal.
+    let mark = session.out.len();
+    edit(
+        &main_qml,
+        &format!("title: qsTr(\"{retitled}\")"),
+        "title: qsTr(\"broken\") +",
+    );
+    let (i, _) = session
+        .out
+        .wait_from(mark, "qml errors", |l| l.starts_with("[dev] qml errors"));
+    let (_, detail) = session
+        .out
+        .wait_from(i, "the error's place", |l| l.contains("Main.qml:"));
+    assert!(
+        detail.contains(&format!("{}:", main_qml.display())),
+        "path:line:column: {detail}"
+    );
+    wait_until("the error window", || has_title(&display, "QML error"));
+    edit(
+        &main_qml,
+        "title: qsTr(\"broken\") +",
+        &format!("title: qsTr(\"{retitled}\")"),
+    );
+    wait_until("the next good save recovers", || {
+        has_title(&display, &retitled)
+    });
+
+    // 2. A resource and its migration, swapped in under a looping client.
+    let (status, _) = http(
+        &url,
+        "POST",
+        &format!("/api/{}", first_resource(&app)),
+        TOKEN,
+        Some(&first_body(&app)),
+    )
+    .unwrap();
+    assert_eq!(status, 201, "a row written before the swap");
+    let before = http(
+        &url,
+        "GET",
+        &format!("/api/{}", first_resource(&app)),
+        TOKEN,
+        None,
+    )
+    .unwrap()
+    .1;
+    let stop = Arc::new(AtomicBool::new(false));
+    let looping = client_loop(
+        url.clone(),
+        leak(format!("/api/{}", first_resource(&app))),
+        stop.clone(),
+    );
+    let mark = session.out.len();
+    add_notes_resource(&app.root);
+    wait_until("/api/notes answers after the swap", || {
+        matches!(http(&url, "GET", "/api/notes", TOKEN, None), Ok((200, _)))
+    });
+    // Both saves may have been built and swapped one after the other: wait for the last swap.
+    wait_until("every build swapped in", || {
+        let lines = session.out.all();
+        let built = lines[mark..]
+            .iter()
+            .filter(|l| l.starts_with("[dev] backend built in"))
+            .count();
+        let swapped = lines[mark..]
+            .iter()
+            .filter(|l| l.contains(": swapped in "))
+            .count();
+        built > 0 && swapped == built
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::SeqCst);
+    let (ok, failed) = looping.join().unwrap();
+    eprintln!(
+        "the edit loop: {ok} requests across the swap, {} failed",
+        failed.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "requests failed across the swap: {failed:?}"
+    );
+    assert!(ok > 10, "the client kept asking during the swap ({ok})");
+    let lines = session.out.all();
+    let reconnecting = lines[mark..]
+        .iter()
+        .position(|l| l == "[dev] backend Reconnecting")
+        .expect("Reconnecting");
+    assert!(
+        lines[mark + reconnecting..]
+            .iter()
+            .any(|l| l.contains(": swapped in ")),
+        "then Online"
+    );
+    let after = http(
+        &url,
+        "GET",
+        &format!("/api/{}", first_resource(&app)),
+        TOKEN,
+        None,
+    )
+    .unwrap()
+    .1;
+    assert_eq!(
+        before, after,
+        "the rows written before the swap are still there"
+    );
+    assert_eq!(
+        http(&url, "POST", "/api/notes", TOKEN, Some(r#"{"body":"new"}"#))
+            .unwrap()
+            .0,
+        201
+    );
+
+    // 3. A broken backend build: errors printed, the old backend still serving; then the fix.
+    let lib = app.root.join("backend/src/lib.rs");
+    let mark_out = session.out.len();
+    let mark_err = session.err.len();
+    edit(
+        &lib,
+        ".resource::<Note>()",
+        ".resource::<Note>()\n        .no_such_builder_method()",
+    );
+    session.out.wait_from(mark_out, "build failed", |l| {
+        l.starts_with("[dev] backend build failed")
+    });
+    session
+        .err
+        .wait_from(mark_err, "the compiler's error", |l| {
+            l.contains("no_such_builder_method")
+        });
+    assert_eq!(
+        http(&url, "GET", "/api/notes", TOKEN, None).unwrap().0,
+        200,
+        "the old backend answers"
+    );
+    let mark = session.out.len();
+    edit(&lib, "\n        .no_such_builder_method()", "");
+    session
+        .out
+        .wait_from(mark, "the fix swapped in", |l| l.contains(": swapped in "));
+    assert_eq!(http(&url, "GET", "/api/notes", TOKEN, None).unwrap().0, 200);
+
+    // 4. Ctrl-C: everything it started is gone.
+    let status = session.interrupt();
+    assert!(
+        status.success(),
+        "qmlbridge dev ends with 0 on Ctrl-C: {status}"
+    );
+    wait_until("no host or backend left after Ctrl-C", || {
+        app.leftovers().is_empty()
+    });
+
+    // ... and SIGKILL of qmlbridge dev itself: the host's parent-death signal.
+    let session = Session::start(
+        &app.root,
+        &display,
+        data.path(),
+        &[],
+        &[("BRIDGE_TOKEN", TOKEN)],
+    );
+    session.online(0);
+    assert!(!app.leftovers().is_empty());
+    signal(session.child.id(), "KILL");
+    wait_until("no host or backend left after SIGKILL", || {
+        app.leftovers().is_empty()
+    });
+    drop(session);
+
+    // 5. --attach: the developer's own server; nothing spawned, QML reload works.
+    let port = free_port();
+    let mut server = std::process::Command::new(app.backend_exe())
+        .args(["serve", "--config"])
+        .arg(app.root.join("Caddyfile"))
+        .env("PORT", port.to_string())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/attach.sqlite", data.path().display()),
+        )
+        .env("BRIDGE_TOKEN", TOKEN)
+        .env("BRIDGE_ENV", "dev")
+        .env_remove("LISTEN_FDS")
+        .spawn()
+        .unwrap();
+    let attach = format!("http://127.0.0.1:{port}");
+    let session = Session::start(
+        &app.root,
+        &display,
+        data.path(),
+        &["--attach", &attach],
+        &[("BRIDGE_TOKEN", TOKEN)],
+    );
+    let (_, seen) = session.online(0);
+    assert_eq!(seen.trim_end_matches('/'), attach);
+    wait_until("the attached window", || has_title(&display, &retitled));
+    assert_eq!(
+        processes_of(&app.backend_exe()),
+        vec![server.id()],
+        "nothing spawned"
+    );
+    edit(
+        &main_qml,
+        &format!("title: qsTr(\"{retitled}\")"),
+        &format!("title: qsTr(\"{title}\")"),
+    );
+    wait_until("QML reload while attached", || has_title(&display, &title));
+    assert!(session.interrupt().success());
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The app's first resource (its first migration's table).
+fn first_resource(app: &App) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(app.root.join("backend/migrations"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let first = names.first().expect("a migration");
+    first
+        .split_once("_create_")
+        .unwrap()
+        .1
+        .trim_end_matches(".sql")
+        .to_string()
+}
+
+/// A valid row of the first resource: every text column of its migration.
+fn first_body(app: &App) -> String {
+    let table = first_resource(app);
+    let mut names: Vec<_> = std::fs::read_dir(app.root.join("backend/migrations"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    let sql = std::fs::read_to_string(&names[0]).unwrap();
+    let fields: Vec<String> = sql
+        .lines()
+        .filter(|l| l.contains(" TEXT ") && !l.contains("_at\""))
+        .filter_map(|l| {
+            l.split('"')
+                .nth(1)
+                .map(|f| format!("\"{f}\":\"kept across the swap\""))
+        })
+        .collect();
+    assert!(!fields.is_empty(), "text fields in the {table} migration");
+    format!("{{{}}}", fields.join(","))
+}
+
+/// A `notes` resource and its migration, as a developer would add them.
+fn add_notes_resource(root: &Path) {
+    let dir = root.join("backend/migrations");
+    let next = std::fs::read_dir(&dir).unwrap().count() + 1;
+    std::fs::write(
+        dir.join(format!("{next:04}_create_notes.sql")),
+        r#"CREATE TABLE "notes" (
+    "id"         INTEGER PRIMARY KEY AUTOINCREMENT,
+    "body"       TEXT    NOT NULL CHECK (length("body") BETWEEN 1 AND 1000),
+    "created_at" TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    "updated_at" TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+);
+"#,
+    )
+    .unwrap();
+    let lib = root.join("backend/src/lib.rs");
+    edit(
+        &lib,
+        "/// The backend: what",
+        r#"/// `/api/notes`: `{"id", "body", "created_at", "updated_at"}`.
+#[derive(Resource)]
+#[resource(name = "notes")]
+#[allow(dead_code)] // the fields describe the resource; the framework reads its schema
+pub struct Note {
+    id: i64,
+    #[resource(non_blank, max_chars = 1000)]
+    body: String,
+    #[resource(created_at)]
+    created_at: Datetime,
+    #[resource(updated_at)]
+    updated_at: Datetime,
+}
+
+/// The backend: what"#,
+    );
+    let text = std::fs::read_to_string(&lib).unwrap();
+    let last = text.rfind(".resource::<").unwrap();
+    let end = last + text[last..].find('\n').unwrap();
+    std::fs::write(
+        &lib,
+        format!(
+            "{}\n        .resource::<Note>(){}",
+            &text[..end],
+            &text[end..]
+        ),
+    )
+    .unwrap();
+}
