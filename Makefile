@@ -6,7 +6,7 @@ QMLBRIDGE ?= $(CARGO) run --quiet -p qmlbridge-cli --
 # What the todo image's end-to-end test checks over HTTP and on screen (packaging/test-appimage.sh).
 TODO_IMAGE_TEST = QMLBRIDGE_TEST_RESOURCE=todos QMLBRIDGE_WINDOW_TITLE="qmlbridge todo"
 
-.PHONY: deps build run test lint fmt bench appimage appimage-test screenshots clean
+.PHONY: deps build run dev test lint fmt bench appimage appimage-test screenshots clean
 
 deps:
 	scripts/install-deps.sh build test
@@ -16,6 +16,11 @@ build: deps
 
 run: deps
 	scripts/run.sh
+
+# The edit loop on the todo example: QML saves reload the window, backend saves rebuild and swap
+# the backend, host saves rebuild and restart the window (docs: README, "The edit loop").
+dev: deps
+	$(QMLBRIDGE) dev --app examples/todo
 
 test: deps
 	$(CARGO) fmt --all --check

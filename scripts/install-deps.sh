@@ -13,8 +13,10 @@ build=(pkg-config g++ make python3
        qml6-module-qtquick-controls qml6-module-qtquick-layouts
        qml6-module-qtquick-templates qml6-module-qtqml-workerscript qml6-module-qtqml-models)
 # desktop-file-utils, appstream: the CLI's tests validate what `qmlbridge bundle` writes.
-test=(qml6-module-qttest xvfb xauth chromium procps psmisc fonts-dejavu-core desktop-file-utils appstream)
-bench=(wrk)
+# xvfb, x11-utils (xwininfo): `qmlbridge dev`'s test and bench read the window's title off an X server.
+test=(qml6-module-qttest xvfb xauth x11-utils chromium procps psmisc fonts-dejavu-core desktop-file-utils
+      appstream)
+bench=(wrk xvfb x11-utils)
 # fonts-dejavu-core: the icon's text when `qmlbridge bundle` renders the PNG sizes.
 appimage=(squashfs-tools patchelf desktop-file-utils appstream file qt6-wayland libfuse2 curl xvfb
           x11-utils fonts-dejavu-core)

@@ -3,7 +3,7 @@
 # `bookmarks` app outside the checkout, run the generated app's own `make test` (its backend tests
 # and a QtQuickTest of its window), then bundle its AppImage and run the image's end-to-end test
 # (system Qt hidden, data in ~/.local/share/example/bookmarks, /api/bookmarks and /api/tags with
-# the session token, SIGKILL leaves no process).
+# the session token, SIGKILL leaves no process), and last its edit loop under `qmlbridge dev`.
 #
 # The generated app shares this checkout's target dirs (debug: target/, release: target/qt), so
 # cxx-qt is not rebuilt: it starts from the framework's Cargo.lock.
@@ -31,3 +31,10 @@ QMLBRIDGE_TEST_RESOURCE=bookmarks \
   QMLBRIDGE_TEST_BODY='{"title":"written through the AppImage","url":"https://example.org"}' \
   CARGO_TARGET_DIR=$ROOT/target/qt "$cli" bundle --app "$app" --test
 log "its AppImage passed the end-to-end test in $((SECONDS - start)) s"
+
+# Last, since it edits the app: `qmlbridge dev` driven as a developer would (cli/tests/dev.rs):
+# QML reload, a resource and migration swapped in under a looping client, a broken build, Ctrl-C.
+start=$SECONDS
+QMLBRIDGE_DEV_APP=$app CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target} \
+  cargo test --quiet -p qmlbridge-cli --manifest-path "$ROOT/Cargo.toml" --test dev -- --ignored
+log "qmlbridge dev's edit loop passed in $((SECONDS - start)) s"

@@ -7,7 +7,7 @@
 //! 2. A new resource and its migration: after the swap `/api/notes` answers, the old rows are
 //!    there, and a client looping on `GET /api/...` across the swaps saw no failed request.
 //! 3. A broken backend build prints the compiler's errors and the old backend keeps answering;
-//!    the fix is swapped in.
+//!    the fix is swapped in. A host edit rebuilds and restarts the window; the data stays.
 //! 4. Ctrl-C leaves no process; so does SIGKILL of `qmlbridge dev` (the host's parent-death signal).
 //! 5. `--attach URL`: nothing is spawned, QML reload still works.
 
@@ -282,6 +282,32 @@ fn the_edit_loop() {
         .out
         .wait_from(mark, "the fix swapped in", |l| l.contains(": swapped in "));
     assert_eq!(http(&url, "GET", "/api/notes", TOKEN, None).unwrap().0, 200);
+
+    // The host's Rust: rebuilt, a new window, the data still there (it is the backend's).
+    let host_main = app.root.join("host/src/main.rs");
+    let old_hosts = processes_of(&app.host_exe());
+    let mark = session.out.len();
+    let mut text = std::fs::read_to_string(&host_main).unwrap();
+    text.push_str("// a host edit\n");
+    std::fs::write(&host_main, text).unwrap();
+    let (i, _) = session.out.wait_from(mark, "host built", |l| {
+        l.starts_with("[dev] host built in ")
+    });
+    let (i, _) = session
+        .out
+        .wait_from(i, "a new window", |l| l.starts_with("[dev] window started"));
+    let (_, url) = session.online(i);
+    wait_until("the old host gone", || {
+        let now = processes_of(&app.host_exe());
+        old_hosts.iter().all(|p| !now.contains(p))
+    });
+    wait_until("the new window", || has_title(&display, &retitled));
+    let (status, notes) = http(&url, "GET", "/api/notes", TOKEN, None).unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        notes.contains("\"new\""),
+        "the note written before the host restart: {notes}"
+    );
 
     // 4. Ctrl-C: everything it started is gone.
     let status = session.interrupt();

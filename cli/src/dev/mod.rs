@@ -89,9 +89,21 @@ pub fn dev(opts: &DevOptions) -> Result<()> {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Msg::Saved(paths)) => {
                 need = rules.kinds(paths.iter().map(PathBuf::as_path));
-                // Saves that arrived meanwhile join this batch: one build for a burst.
-                while let Ok(Msg::Saved(more)) = rx.try_recv() {
-                    need.extend(rules.kinds(more.iter().map(PathBuf::as_path)));
+                // One save of several files (a resource and its migration) comes as several
+                // batches: a build waits for the burst to end, so it runs once; a reload does not.
+                loop {
+                    let settle = if need.iter().any(|k| *k != Kind::Qml) {
+                        watch::DEBOUNCE
+                    } else {
+                        Duration::ZERO
+                    };
+                    match rx.recv_timeout(settle) {
+                        Ok(Msg::Saved(more)) => {
+                            need.extend(rules.kinds(more.iter().map(PathBuf::as_path)));
+                        }
+                        Ok(Msg::Stop) => stop.store(true, Ordering::SeqCst),
+                        Err(_) => break,
+                    }
                 }
                 if !host.running() && !need.is_empty() {
                     // Nothing runs (a failed first build, or the window crashed): start over.
