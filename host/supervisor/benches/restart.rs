@@ -135,6 +135,7 @@ fn main() {
 /// is gone (dead or a zombie awaiting its new parent).
 fn host_sigkill_cleanup(root: &Path, data_dir: &Path) -> f64 {
     let mut host = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
+        .args(["--org", "qmlbridge", "--app", "todo"])
         .arg("--exe-dir")
         .arg(root.join("opt"))
         .arg("--data-dir")

@@ -39,6 +39,10 @@ impl Cli {
         env: &[(&str, &str)],
     ) -> Cli {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"));
+        if !args.contains(&"--org") {
+            // The layout's install is the todo example's: `bin/todo-backend`.
+            cmd.args(["--org", "qmlbridge", "--app", "todo"]);
+        }
         cmd.current_dir(cwd)
             .env_remove("XDG_DATA_HOME")
             .env_remove("HOME")

@@ -111,6 +111,7 @@ fn real_backend_online_token_rotation_and_kill_9() {
 fn host_sigkill_takes_the_real_backend_along() {
     let layout = Layout::real();
     let mut host = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
+        .args(["--org", "qmlbridge", "--app", "todo"])
         .arg("--exe-dir")
         .arg(&layout.exe_dir)
         .arg("--data-dir")

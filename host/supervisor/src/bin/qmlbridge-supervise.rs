@@ -1,5 +1,7 @@
 //! `qmlbridge-supervise`: the supervision core without Qt, for tests, benches and servers
-//! (docs/contract.md §9). Prints one JSON object per line on stdout:
+//! (docs/contract.md §9): `qmlbridge-supervise --org ORG --app NAME [...]` (an app's `org` and
+//! `name` from its qmlbridge.toml; `--help` lists the rest). Prints one JSON object per line on
+//! stdout:
 //!
 //! - `{"event":"state","mode":"Bundled","state":"Online","url":"http://127.0.0.1:PORT","error":null,"token":null,"ts_ms":N}`
 //! - `{"event":"child","pid":N}` on each spawn
@@ -29,11 +31,12 @@ const DEFAULT_FILTER: &str = "info,backend=debug";
 #[derive(Parser, Debug)]
 #[command(version)]
 struct Args {
-    /// Organisation: first component of the data dir.
-    #[arg(long, default_value = "qmlbridge")]
+    /// Organisation: first component of the data dir (an app's `org` in qmlbridge.toml).
+    #[arg(long)]
     org: String,
-    /// Application: second component of the data dir and of the `share/<app>` fallbacks.
-    #[arg(long, default_value = "todo")]
+    /// Application: second component of the data dir and of the `share/<app>` fallbacks (an
+    /// app's `name` in qmlbridge.toml).
+    #[arg(long)]
     app: String,
     /// The backend binary's file name (default: `<app>-backend`).
     #[arg(long, value_name = "NAME")]
