@@ -78,14 +78,14 @@ fn has_title(display: &Display, title: &str) -> bool {
 /// GET `path` in a loop on fresh connections until `stop`; counts successes, keeps failures.
 fn client_loop(
     url: String,
-    path: &'static str,
+    path: String,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<(usize, Vec<String>)> {
     std::thread::spawn(move || {
         let mut ok = 0;
         let mut failed = Vec::new();
         while !stop.load(Ordering::SeqCst) {
-            match http(&url, "GET", path, TOKEN, None) {
+            match http(&url, "GET", &path, TOKEN, None) {
                 Ok((200, _)) => ok += 1,
                 Ok((status, body)) => failed.push(format!("{status}: {body}")),
                 Err(e) => failed.push(e),
@@ -169,34 +169,17 @@ fn the_edit_loop() {
     });
 
     // 2. A resource and its migration, swapped in under a looping client.
-    let (status, _) = http(
-        &url,
-        "POST",
-        &format!("/api/{}", first_resource(&app)),
-        TOKEN,
-        Some(&first_body(&app)),
-    )
-    .unwrap();
+    let list = format!("/api/{}", first_resource(&app));
+    let get = |url: &str, path: &str| http(url, "GET", path, TOKEN, None);
+    let (status, _) = http(&url, "POST", &list, TOKEN, Some(&first_body(&app))).unwrap();
     assert_eq!(status, 201, "a row written before the swap");
-    let before = http(
-        &url,
-        "GET",
-        &format!("/api/{}", first_resource(&app)),
-        TOKEN,
-        None,
-    )
-    .unwrap()
-    .1;
+    let before = get(&url, &list).unwrap().1;
     let stop = Arc::new(AtomicBool::new(false));
-    let looping = client_loop(
-        url.clone(),
-        leak(format!("/api/{}", first_resource(&app))),
-        stop.clone(),
-    );
+    let looping = client_loop(url.clone(), list.clone(), stop.clone());
     let mark = session.out.len();
     add_notes_resource(&app.root);
     wait_until("/api/notes answers after the swap", || {
-        matches!(http(&url, "GET", "/api/notes", TOKEN, None), Ok((200, _)))
+        matches!(get(&url, "/api/notes"), Ok((200, _)))
     });
     // Both saves may have been built and swapped one after the other: wait for the last swap.
     wait_until("every build swapped in", || {
@@ -234,15 +217,7 @@ fn the_edit_loop() {
             .any(|l| l.contains(": swapped in ")),
         "then Online"
     );
-    let after = http(
-        &url,
-        "GET",
-        &format!("/api/{}", first_resource(&app)),
-        TOKEN,
-        None,
-    )
-    .unwrap()
-    .1;
+    let after = get(&url, &list).unwrap().1;
     assert_eq!(
         before, after,
         "the rows written before the swap are still there"
@@ -272,7 +247,7 @@ fn the_edit_loop() {
             l.contains("no_such_builder_method")
         });
     assert_eq!(
-        http(&url, "GET", "/api/notes", TOKEN, None).unwrap().0,
+        get(&url, "/api/notes").unwrap().0,
         200,
         "the old backend answers"
     );
@@ -281,7 +256,7 @@ fn the_edit_loop() {
     session
         .out
         .wait_from(mark, "the fix swapped in", |l| l.contains(": swapped in "));
-    assert_eq!(http(&url, "GET", "/api/notes", TOKEN, None).unwrap().0, 200);
+    assert_eq!(get(&url, "/api/notes").unwrap().0, 200);
 
     // The host's Rust: rebuilt, a new window, the data still there (it is the backend's).
     let host_main = app.root.join("host/src/main.rs");
@@ -302,7 +277,7 @@ fn the_edit_loop() {
         old_hosts.iter().all(|p| !now.contains(p))
     });
     wait_until("the new window", || has_title(&display, &retitled));
-    let (status, notes) = http(&url, "GET", "/api/notes", TOKEN, None).unwrap();
+    let (status, notes) = get(&url, "/api/notes").unwrap();
     assert_eq!(status, 200);
     assert!(
         notes.contains("\"new\""),
@@ -375,10 +350,6 @@ fn the_edit_loop() {
     assert!(session.interrupt().success());
     let _ = server.kill();
     let _ = server.wait();
-}
-
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
 }
 
 fn free_port() -> u16 {

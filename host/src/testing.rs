@@ -4,6 +4,7 @@
 //! cxx-qt modules, so the test binary (`harness = false`) calls Qt Quick Test itself.
 
 use std::path::Path;
+use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -27,6 +28,79 @@ pub fn quick_test(identity: &Identity, input: &Path) -> i32 {
     let failures = run(input);
     session::shutdown();
     failures
+}
+
+/// The environment variable naming the scenario a child process of [`scenarios`] runs.
+pub const SCENARIO: &str = "QMLBRIDGE_TEST_SCENARIO";
+
+/// One scenario of a QML test binary: its name, and what runs it inside its own process given a
+/// fresh temporary dir; it returns the number of failures (that of [`run`]).
+pub type Scenario = (&'static str, fn(&Path) -> i32);
+
+/// The `main` of a QML test binary with several scenarios that each need their own process (one
+/// Qt application and one session per process, each decided by its environment).
+///
+/// Without [`SCENARIO`] set this runs every scenario, one after the other, as a child of itself
+/// (only those whose name contains the first argument that is not a flag, as in
+/// `cargo test --test qml -- bundled`), each with a fresh temporary dir in `QMLBRIDGE_TEST_DIR`,
+/// `XDG_DATA_HOME=<dir>/xdg`, and no `BRIDGE_URL`, `BRIDGE_TOKEN` or `DATABASE_URL` of the
+/// developer's. In the child: logging, the scenario, then the session's shutdown.
+pub fn scenarios(list: &[Scenario]) -> ExitCode {
+    if let Ok(name) = std::env::var(SCENARIO) {
+        let Some((_, scenario)) = list.iter().find(|(n, _)| *n == name) else {
+            eprintln!("qml: unknown scenario {name}");
+            return ExitCode::FAILURE;
+        };
+        let Some(dir) = std::env::var_os("QMLBRIDGE_TEST_DIR") else {
+            eprintln!("qml: QMLBRIDGE_TEST_DIR is not set");
+            return ExitCode::FAILURE;
+        };
+        init_logging();
+        let failures = scenario(Path::new(&dir));
+        session::shutdown();
+        return if failures == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let mut failed = Vec::new();
+    for (name, _) in list {
+        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
+            continue;
+        }
+        let outcome = tempfile::tempdir().and_then(|tmp| {
+            eprintln!("qml: scenario {name}");
+            let exe = std::env::current_exe()?;
+            let status = Command::new(exe)
+                .env(SCENARIO, name)
+                .env("QMLBRIDGE_TEST_DIR", tmp.path())
+                .env("XDG_DATA_HOME", tmp.path().join("xdg"))
+                .env_remove("BRIDGE_URL")
+                .env_remove("BRIDGE_TOKEN")
+                .env_remove("DATABASE_URL")
+                .status()?;
+            Ok(status)
+        });
+        match outcome {
+            Ok(status) if status.success() => {}
+            Ok(status) => {
+                eprintln!("qml: scenario {name} FAILED ({status})");
+                failed.push(*name);
+            }
+            Err(e) => {
+                eprintln!("qml: scenario {name} could not run: {e}");
+                failed.push(*name);
+            }
+        }
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("qml: failed scenarios: {failed:?}");
+        ExitCode::FAILURE
+    }
 }
 
 /// Logging to stderr (`BRIDGE_LOG`, default `info`) with Qt's messages forwarded, as the app has.

@@ -3,7 +3,7 @@
 //! `RestModel` back.
 //!
 //! One Qt application per process and one supervisor per process, decided by the environment:
-//! the parent process starts each scenario as a child of itself with its own environment.
+//! `testing::scenarios` runs each scenario as a child of this binary with its own environment.
 //!
 //! - `dev`: a `todo-backend serve` started here; mode, URL and state follow the supervisor;
 //!   add/toggle/remove through the model; a todo POSTed by another client appears in the model.
@@ -15,67 +15,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use qmlbridge_qt::{identity, session, testing};
 use serde_json::json;
 
-const SCENARIO: &str = "QMLBRIDGE_TEST_SCENARIO";
-
 fn main() -> ExitCode {
-    match std::env::var(SCENARIO) {
-        Ok(name) => child(&name),
-        Err(_) => parent(),
-    }
-}
-
-/// Runs every scenario in its own process, one after the other (a 2-core machine).
-fn parent() -> ExitCode {
-    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    let mut failed = Vec::new();
-    for name in ["dev", "bundled", "offline"] {
-        if filter.as_deref().is_some_and(|f| !name.contains(f)) {
-            continue;
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(std::env::current_exe().unwrap());
-        cmd.env(SCENARIO, name)
-            .env("QMLBRIDGE_TEST_DIR", tmp.path())
-            .env("XDG_DATA_HOME", tmp.path().join("xdg"))
-            .env_remove("BRIDGE_URL")
-            .env_remove("BRIDGE_TOKEN")
-            .env_remove("DATABASE_URL");
-        eprintln!("qml_tests: scenario {name}");
-        let status = cmd.status().unwrap();
-        if !status.success() {
-            eprintln!("qml_tests: scenario {name} FAILED ({status})");
-            failed.push(name);
-        }
-    }
-    if failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("qml_tests: failed scenarios: {failed:?}");
-        ExitCode::FAILURE
-    }
-}
-
-fn child(name: &str) -> ExitCode {
-    let dir = std::env::var_os("QMLBRIDGE_TEST_DIR").unwrap();
-    let dir = Path::new(&dir);
-    testing::init_logging();
-    let failures = match name {
-        "dev" => dev(dir),
-        "bundled" => bundled(dir),
-        "offline" => offline(dir),
-        other => panic!("unknown scenario {other}"),
-    };
-    session::shutdown();
-    if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    testing::scenarios(&[("dev", dev), ("bundled", bundled), ("offline", offline)])
 }
 
 /// Sets an environment variable before any thread of ours or Qt's exists.
