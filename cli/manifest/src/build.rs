@@ -3,8 +3,13 @@
 //! one file (no second copy in the source). `qmlbridge_qt::identity!()` reads exactly these
 //! variables with `env!`.
 //!
+//! It also lists the window's QML files for the host's QML module ([`qml_files`]), so a file
+//! added under `qml/` is compiled in without editing `build.rs`.
+//!
 //! ```no_run
-//! // the body of the host's build.rs `main`, after the cxx-qt build:
+//! // the body of the host's build.rs `main`:
+//! let qml = qmlbridge_manifest::build::qml_files("qml");
+//! // ... QmlModule::new("Bookmarks").qml_files(qml) for the cxx-qt build, then:
 //! qmlbridge_manifest::build::emit("../qmlbridge.toml");
 //! ```
 
@@ -75,6 +80,41 @@ fn directives(path: &Path) -> Result<Vec<String>> {
     Ok(lines)
 }
 
+/// The `.qml` files below `dir` (relative to the package being built; a symlinked directory such
+/// as the host's `qml -> ../qml` is followed), except hidden ones and those under a `tests`
+/// directory, sorted, as paths relative to the package: what cxx-qt-build's
+/// `QmlModule::qml_files` takes (it uses them as the qrc paths, `qrc:/qt/qml/<Module>/qml/...`).
+/// Prints `rerun-if-changed` for `dir`, so a file added later is compiled in on the next build.
+pub fn qml_files(dir: impl AsRef<Path>) -> Vec<PathBuf> {
+    let dir = dir.as_ref();
+    println!("cargo::rerun-if-changed={}", resolve(dir).display());
+    let mut files = Vec::new();
+    collect_qml(&resolve(dir), dir, &mut files);
+    files.sort();
+    files
+}
+
+fn collect_qml(abs: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(abs) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            if name != "tests" {
+                collect_qml(&path, &rel.join(name), out);
+            }
+        } else if name.ends_with(".qml") {
+            out.push(rel.join(name));
+        }
+    }
+}
+
 /// A relative path is the package's (cargo runs build scripts there; `CARGO_MANIFEST_DIR` makes
 /// it independent of the working directory).
 fn resolve(path: &Path) -> PathBuf {
@@ -115,6 +155,31 @@ mod tests {
             err.to_string()
                 .ends_with("qmlbridge.toml: field `identifier`: \"foo\" is not a reverse-DNS id (e.g. org.example.App)"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn qml_files_are_the_windows_files_without_tests() {
+        let tmp = tempfile::tempdir().unwrap();
+        let qml = tmp.path().join("qml");
+        for file in [
+            "Main.qml",
+            "Page.qml",
+            "parts/Row.qml",
+            "tests/tst_window.qml",
+            ".Main.qml.swp",
+            "notes.txt",
+        ] {
+            let path = qml.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        assert_eq!(
+            qml_files(&qml)
+                .iter()
+                .map(|p| p.strip_prefix(&qml).unwrap().to_str().unwrap())
+                .collect::<Vec<_>>(),
+            ["Main.qml", "Page.qml", "parts/Row.qml"]
         );
     }
 

@@ -135,14 +135,6 @@ fn app_vars(opts: &NewOptions, framework: &Path, resources: &[ResourceSpec]) -> 
     v.insert("initial", xml_escape(&initial(&display, &opts.name)));
     v.insert("icon_colour", colour(&opts.name).to_owned());
     v.insert(
-        "qml_files",
-        resources
-            .iter()
-            .map(|r| format!("    \"qml/{}Page.qml\",", r.pascal()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
-    v.insert(
         "resource_registrations",
         resources
             .iter()

@@ -3,11 +3,11 @@
 use cxx_qt_build::{CxxQtBuilder, QmlModule};
 
 fn main() {
-    CxxQtBuilder::new_qml_module(
-        QmlModule::new("Todo").qml_files(["qml/Main.qml", "qml/TodoDelegate.qml"]),
-    )
-    .crate_include_root(None)
-    .build();
+    // Main.qml and TodoDelegate.qml (every .qml under qml/ but its tests).
+    let qml = qmlbridge_manifest::build::qml_files("qml");
+    CxxQtBuilder::new_qml_module(QmlModule::new("Todo").qml_files(qml))
+        .crate_include_root(None)
+        .build();
     // See qmlbridge-qt's build.rs: every Qt binary links with rust-lld here.
     println!("cargo::rustc-link-arg=-fuse-ld=lld");
     // The identity for `identity!()`, from the one manifest packaging reads too (org
