@@ -9,8 +9,8 @@ pub enum Error {
     /// The command line asks for something invalid; nothing was written.
     #[error("{0}")]
     Usage(String),
-    /// A file or directory could not be read or written.
-    #[error("{}: {source}", path.display())]
+    /// A file or directory could not be read or written (the cause is the `source`).
+    #[error("{}", path.display())]
     Io {
         /// The path.
         path: PathBuf,

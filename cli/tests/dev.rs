@@ -448,3 +448,60 @@ pub struct Note {
     )
     .unwrap();
 }
+
+/// Bad input is refused before anything is built or started, naming the problem.
+#[test]
+fn bad_input_is_refused_before_anything_starts() {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .arg("dev")
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, err) = run(&["--app", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("qmlbridge.toml"),
+        "names the missing manifest: {err}"
+    );
+
+    let (code, err) = run(&["--app", tmp.path().to_str().unwrap(), "--attach", "ftp://x"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--attach ftp://x: not an http"), "{err}");
+
+    // A manifest whose crates are not in a cargo workspace there.
+    let todo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/todo");
+    std::fs::copy(
+        todo.join("qmlbridge.toml"),
+        tmp.path().join("qmlbridge.toml"),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("Caddyfile"), "").unwrap();
+    let manifest = std::fs::read_to_string(tmp.path().join("qmlbridge.toml"))
+        .unwrap()
+        .replace(
+            "caddyfile = \"../../Caddyfile\"",
+            "caddyfile = \"Caddyfile\"",
+        );
+    std::fs::create_dir(tmp.path().join("assets")).unwrap();
+    std::fs::create_dir(tmp.path().join("backend")).unwrap();
+    std::fs::copy(
+        todo.join("assets/icon.svg"),
+        tmp.path().join("assets/icon.svg"),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("qmlbridge.toml"), manifest).unwrap();
+    let (code, err) = run(&["--app", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cargo metadata") || err.contains("not in the cargo workspace"),
+        "{err}"
+    );
+}

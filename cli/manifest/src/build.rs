@@ -47,7 +47,14 @@ pub fn emit(path: impl AsRef<Path>) {
         }
         Err(e) => {
             let _ = out.flush();
-            eprintln!("error: {e}");
+            // The message and its causes (an I/O error under "cannot read").
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                text.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("error: {text}");
             std::process::exit(1);
         }
     }

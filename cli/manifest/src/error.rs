@@ -6,8 +6,8 @@ use std::path::PathBuf;
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The file could not be read.
-    #[error("{}: cannot read: {source}", path.display())]
+    /// The file could not be read (the cause is the `source`, shown by `{:#}` in anyhow).
+    #[error("{}: cannot read", path.display())]
     Read {
         /// The manifest.
         path: PathBuf,

@@ -80,6 +80,11 @@ impl Host {
     pub(crate) fn restart(&mut self) {
         self.stop();
         let mut cmd = Command::new(self.layout.host_bin());
+        if std::env::var_os("BRIDGE_LOG").is_none() {
+            // The terminal is the developer's: QML's console output and warnings, not the host's
+            // routine (host.log keeps nothing less than this either; BRIDGE_LOG overrides).
+            cmd.env("BRIDGE_LOG", "warn,qt=debug");
+        }
         cmd.current_dir(&self.layout.manifest.root)
             .env("QMLBRIDGE_DEV", "1")
             .env("QMLBRIDGE_DEV_PARENT", std::process::id().to_string())
