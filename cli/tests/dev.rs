@@ -313,6 +313,7 @@ fn the_edit_loop() {
     // 5. --attach: the developer's own server; nothing spawned, QML reload works.
     let port = free_port();
     let mut server = std::process::Command::new(app.backend_exe())
+        .current_dir(app.root.join("backend"))
         .args(["serve", "--config"])
         .arg(app.root.join("Caddyfile"))
         .env("PORT", port.to_string())
