@@ -4,8 +4,10 @@
 //!
 //! 1. A QML save retitles the window; the window keeps its size although the file asks for
 //!    another; a broken save shows the error window and prints `path:line`, the fix recovers.
+//!    Then the title shows a `RestModel`'s count, so live rows are visible on the X server.
 //! 2. A new resource and its migration: after the swap `/api/notes` answers, the old rows are
-//!    there, and a client looping on `GET /api/...` across the swaps saw no failed request.
+//!    there, a client looping on `GET /api/...` across the swaps saw no failed request, and the
+//!    window's model follows the new backend (a row written after the swap appears).
 //! 3. A broken backend build prints the compiler's errors and the old backend keeps answering;
 //!    the fix is swapped in. A host edit rebuilds and restarts the window; the data stays.
 //! 4. Ctrl-C leaves no process; so does SIGKILL of `qmlbridge dev` (the host's parent-death signal).
@@ -168,11 +170,32 @@ fn the_edit_loop() {
         has_title(&display, &retitled)
     });
 
+    // A model in the window, shown in its title: live updates are then visible on the X server.
+    let resource = first_resource(&app);
+    edit(
+        &main_qml,
+        &format!("title: qsTr(\"{retitled}\")"),
+        "title: \"rows \" + window.probe.count",
+    );
+    edit(
+        &main_qml,
+        "    id: window\n",
+        &format!(
+            "    id: window\n    readonly property RestModel probe: RestModel {{ resource: \"{resource}\"; roles: [\"created_at\"] }}\n"
+        ),
+    );
+    wait_until("the model's count in the title", || {
+        has_title(&display, "rows 0")
+    });
+
     // 2. A resource and its migration, swapped in under a looping client.
-    let list = format!("/api/{}", first_resource(&app));
+    let list = format!("/api/{resource}");
     let get = |url: &str, path: &str| http(url, "GET", path, TOKEN, None);
     let (status, _) = http(&url, "POST", &list, TOKEN, Some(&first_body(&app))).unwrap();
     assert_eq!(status, 201, "a row written before the swap");
+    wait_until("the row live in the window", || {
+        has_title(&display, "rows 1")
+    });
     let before = get(&url, &list).unwrap().1;
     let stop = Arc::new(AtomicBool::new(false));
     let looping = client_loop(url.clone(), list.clone(), stop.clone());
@@ -222,6 +245,12 @@ fn the_edit_loop() {
         before, after,
         "the rows written before the swap are still there"
     );
+    // The window's model follows the new backend by itself: a row written now appears.
+    let (status, _) = http(&url, "POST", &list, TOKEN, Some(&first_body(&app))).unwrap();
+    assert_eq!(status, 201);
+    wait_until("the model resynced to the new backend", || {
+        has_title(&display, "rows 2")
+    });
     assert_eq!(
         http(&url, "POST", "/api/notes", TOKEN, Some(r#"{"body":"new"}"#))
             .unwrap()
@@ -276,7 +305,9 @@ fn the_edit_loop() {
         let now = processes_of(&app.host_exe());
         old_hosts.iter().all(|p| !now.contains(p))
     });
-    wait_until("the new window", || has_title(&display, &retitled));
+    wait_until("the new window with both rows", || {
+        has_title(&display, "rows 2")
+    });
     let (status, notes) = get(&url, "/api/notes").unwrap();
     assert_eq!(status, 200);
     assert!(
@@ -336,7 +367,9 @@ fn the_edit_loop() {
     );
     let (_, seen) = session.online(0);
     assert_eq!(seen.trim_end_matches('/'), attach);
-    wait_until("the attached window", || has_title(&display, &retitled));
+    wait_until("the attached window on the server's empty database", || {
+        has_title(&display, "rows 0")
+    });
     assert_eq!(
         processes_of(&app.backend_exe()),
         vec![server.id()],
@@ -344,7 +377,7 @@ fn the_edit_loop() {
     );
     edit(
         &main_qml,
-        &format!("title: qsTr(\"{retitled}\")"),
+        "title: \"rows \" + window.probe.count",
         &format!("title: qsTr(\"{title}\")"),
     );
     wait_until("QML reload while attached", || has_title(&display, &title));

@@ -82,6 +82,15 @@ pub fn dev(opts: &DevOptions) -> Result<()> {
         if stop.load(Ordering::SeqCst) {
             break;
         }
+        if let Some(status) = host.exited() {
+            if status.success() {
+                say("the window was closed; done");
+                return Ok(());
+            }
+            say(&format!(
+                "the host exited ({status}); the next save starts it again"
+            ));
+        }
         if !need.is_empty() {
             step(&layout, &mut host, &need, &stop);
             need.clear();
@@ -110,19 +119,9 @@ pub fn dev(opts: &DevOptions) -> Result<()> {
                     need.extend(everything.iter().copied());
                 }
             }
-            Ok(Msg::Stop) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                if let Some(status) = host.exited() {
-                    if status.success() {
-                        say("the window was closed; done");
-                        return Ok(());
-                    }
-                    say(&format!(
-                        "the host exited ({status}); the next save starts it again"
-                    ));
-                }
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
+            Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            // Every 200 ms: whether the window is still there (above).
+            Err(RecvTimeoutError::Timeout) => {}
         }
     }
     say("stopping");
