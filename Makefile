@@ -18,9 +18,10 @@ run: deps
 	scripts/run.sh
 
 # The edit loop on the todo example: QML saves reload the window, backend saves rebuild and swap
-# the backend, host saves rebuild and restart the window (docs: README, "The edit loop").
+# the backend, host saves rebuild and restart the window (docs: README, "The edit loop");
+# `make dev ATTACH=URL`: the window against a backend you run yourself.
 dev: deps
-	$(QMLBRIDGE) dev --app examples/todo
+	$(QMLBRIDGE) dev --app examples/todo $(if $(ATTACH),--attach $(ATTACH))
 
 test: deps
 	$(CARGO) fmt --all --check
