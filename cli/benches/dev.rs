@@ -66,9 +66,7 @@ fn main() {
         .out
         .wait_from(0, "qml loaded", |l| l.starts_with("[dev] qml loaded in "));
     let main_qml = app.join("qml/Main.qml");
-    let text = std::fs::read_to_string(&main_qml).unwrap();
-    let start = text.find("title: qsTr(\"").unwrap() + "title: qsTr(\"".len();
-    let mut title = text[start..start + text[start..].find('"').unwrap()].to_string();
+    let mut title = title_of(&main_qml);
 
     let (mut seen, mut reload) = (Vec::new(), Vec::new());
     for i in 0..RUNS_QML {
@@ -110,9 +108,7 @@ fn main() {
     for i in 0..RUNS_BACKEND {
         let mark = session.out.len();
         let t0 = Instant::now();
-        let mut text = std::fs::read_to_string(&lib).unwrap();
-        text.push_str(&format!("// bench save {i}\n"));
-        std::fs::write(&lib, text).unwrap();
+        append(&lib, &format!("// bench save {i}\n"));
         let (_, built) = session.out.wait_from(mark, "backend built", |l| {
             l.starts_with("[dev] backend built in ")
         });

@@ -63,13 +63,6 @@ impl App {
     }
 }
 
-/// The window's title as Main.qml sets it (`title: qsTr("…")`).
-fn title_of(main: &Path) -> String {
-    let text = std::fs::read_to_string(main).unwrap();
-    let start = text.find("title: qsTr(\"").expect("a title in Main.qml") + "title: qsTr(\"".len();
-    text[start..start + text[start..].find('"').unwrap()].to_string()
-}
-
 fn has_title(display: &Display, title: &str) -> bool {
     display
         .titles()
@@ -103,13 +96,16 @@ fn the_edit_loop() {
     let app = App::load();
     let display = Display::start();
     let data = tempfile::tempdir().unwrap();
-    let session = Session::start(
-        &app.root,
-        &display,
-        data.path(),
-        &[],
-        &[("BRIDGE_TOKEN", TOKEN)],
-    );
+    let start = |extra: &[&str]| {
+        Session::start(
+            &app.root,
+            &display,
+            data.path(),
+            extra,
+            &[("BRIDGE_TOKEN", TOKEN)],
+        )
+    };
+    let session = start(&[]);
     let (_, url) = session.online(0);
     let main_qml = app.root.join("qml/Main.qml");
     let title = title_of(&main_qml);
@@ -291,9 +287,7 @@ fn the_edit_loop() {
     let host_main = app.root.join("host/src/main.rs");
     let old_hosts = processes_of(&app.host_exe());
     let mark = session.out.len();
-    let mut text = std::fs::read_to_string(&host_main).unwrap();
-    text.push_str("// a host edit\n");
-    std::fs::write(&host_main, text).unwrap();
+    append(&host_main, "// a host edit\n");
     let (i, _) = session.out.wait_from(mark, "host built", |l| {
         l.starts_with("[dev] host built in ")
     });
@@ -326,13 +320,7 @@ fn the_edit_loop() {
     });
 
     // ... and SIGKILL of qmlbridge dev itself: the host's parent-death signal.
-    let session = Session::start(
-        &app.root,
-        &display,
-        data.path(),
-        &[],
-        &[("BRIDGE_TOKEN", TOKEN)],
-    );
+    let session = start(&[]);
     session.online(0);
     assert!(!app.leftovers().is_empty());
     signal(session.child.id(), "KILL");
@@ -358,13 +346,7 @@ fn the_edit_loop() {
         .spawn()
         .unwrap();
     let attach = format!("http://127.0.0.1:{port}");
-    let session = Session::start(
-        &app.root,
-        &display,
-        data.path(),
-        &["--attach", &attach],
-        &[("BRIDGE_TOKEN", TOKEN)],
-    );
+    let session = start(&["--attach", &attach]);
     let (_, seen) = session.online(0);
     assert_eq!(seen.trim_end_matches('/'), attach);
     wait_until("the attached window on the server's empty database", || {

@@ -289,11 +289,11 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["todo", "bookmarks", "my-app", "a", "app2", "x-1-y"] {
+        for ok in ["notes", "bookmarks", "my-app", "a", "app2", "x-1-y"] {
             assert_eq!(name(ok), Ok(()), "{ok}");
         }
         for bad in [
-            "", "Todo", "1app", "-app", "app-", "my--app", "my_app", "my app", "app.x", "é",
+            "", "Notes", "1app", "-app", "app-", "my--app", "my_app", "my app", "app.x", "é",
         ] {
             assert!(name(bad).unwrap_err().contains("not an app name"), "{bad}");
         }
@@ -310,10 +310,10 @@ mod tests {
 
     #[test]
     fn crate_names() {
-        for ok in ["todo", "todo-backend", "todo_backend", "a1"] {
+        for ok in ["notes", "notes-backend", "notes_backend", "a1"] {
             assert_eq!(crate_name(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "Todo", "_x", "1x", "a b", "a/b"] {
+        for bad in ["", "Notes", "_x", "1x", "a b", "a/b"] {
             assert!(crate_name(bad).is_err(), "{bad}");
         }
         assert!(
@@ -346,7 +346,7 @@ mod tests {
     fn identifiers() {
         for ok in [
             "org.example.Bookmarks",
-            "io.github.qmlbridge.Todo",
+            "io.github.example.Notes",
             "com.x",
             "org.my-org.my_app",
         ] {
@@ -388,7 +388,7 @@ mod tests {
 
     #[test]
     fn lines_and_comments() {
-        assert_eq!(line("qmlbridge Todo"), Ok(()));
+        assert_eq!(line("Example Notes"), Ok(()));
         assert!(line("").is_err());
         assert!(line("   ").is_err());
         assert!(line("two\nlines").unwrap_err().contains("control"));

@@ -59,13 +59,18 @@ impl Display {
         }
     }
 
-    /// The names of the X server's windows (`xwininfo -root -tree`): the window titles.
-    pub fn titles(&self) -> Vec<String> {
+    /// `xwininfo -root -tree`: one line per window, its title quoted.
+    fn tree(&self) -> String {
         let out = Command::new("xwininfo")
             .args(["-root", "-tree", "-display", &self.name])
             .output()
             .expect("xwininfo (x11-utils)");
-        String::from_utf8_lossy(&out.stdout)
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The names of the X server's windows: the window titles.
+    pub fn titles(&self) -> Vec<String> {
+        self.tree()
             .lines()
             .filter_map(|l| {
                 let start = l.find('"')? + 1;
@@ -77,13 +82,9 @@ impl Display {
 
     /// `xwininfo`'s geometry (`WxH+X+Y`) of the window whose title starts with `title`.
     pub fn geometry(&self, title: &str) -> Option<String> {
-        let out = Command::new("xwininfo")
-            .args(["-root", "-tree", "-display", &self.name])
-            .output()
-            .ok()?;
         // `0x20001b "Title — App": ("app" "app")  640x720+0+0  +0+0`: the toplevel has a class.
         let quoted = format!("\"{title}");
-        String::from_utf8_lossy(&out.stdout).lines().find_map(|l| {
+        self.tree().lines().find_map(|l| {
             if !l.contains(&quoted) || !l.contains(": (\"") {
                 return None;
             }
@@ -300,6 +301,20 @@ pub fn processes_of(exe: &Path) -> Vec<u32> {
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|p| p == exe))
         .collect()
+}
+
+/// The window's title as Main.qml sets it (`title: qsTr("…")`).
+pub fn title_of(main: &Path) -> String {
+    let text = std::fs::read_to_string(main).unwrap();
+    let start = text.find("title: qsTr(\"").expect("a title in Main.qml") + "title: qsTr(\"".len();
+    text[start..start + text[start..].find('"').unwrap()].to_string()
+}
+
+/// `line` appended to `path`: a save that changes the file and nothing it means.
+pub fn append(path: &Path, line: &str) {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    text.push_str(line);
+    std::fs::write(path, text).unwrap();
 }
 
 /// `path` with `from` replaced by `to` (which must occur).
