@@ -46,6 +46,8 @@ pub struct Conn {
     armed: AtomicBool,
     handoff: Mutex<Option<Handoff>>,
     activity: Activity,
+    /// The server is stopping: responses from now on say `Connection: close`.
+    stopping: AtomicBool,
 }
 
 impl std::fmt::Debug for Conn {
@@ -61,6 +63,7 @@ impl Conn {
             armed: AtomicBool::new(false),
             handoff: Mutex::new(None),
             activity: Activity::new(),
+            stopping: AtomicBool::new(false),
         })
     }
 
@@ -88,6 +91,15 @@ impl Conn {
     /// next read or write. For a stream that cannot end cleanly (a chunk half written).
     pub fn abort(&self) {
         let _ = self.shutdown(Shutdown::Both);
+    }
+
+    /// Whether bytes the connection's task has not read yet are in the socket (or the peer
+    /// closed): one non-blocking `recv(MSG_PEEK)`.
+    fn has_bytes_waiting(&self) -> bool {
+        use nix::sys::socket::{MsgFlags, recv};
+        let mut byte = [0u8; 1];
+        let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+        recv(self.tcp.as_raw_fd(), &mut byte, flags).is_ok()
     }
 
     fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -283,20 +295,34 @@ pub async fn serve_with(
     Ok(())
 }
 
-/// Serves one connection until it ends, or until `stop` (then at once when no request is in
-/// flight, else after the current response).
+/// How long, after `stop`, a connection waiting for a request head may take to complete it and
+/// have that request served (`docs/contract.md` §5). Go's `http.Server.Shutdown` gives a new
+/// connection 5 s; here the whole stop has 5 s, and a client that connected is writing already.
+const HEAD_AT_STOP: Duration = Duration::from_secs(1);
+
+/// Serves one connection until it ends, or until `stop`: then a request in flight is finished, a
+/// request coming (the connection is new, or bytes of a head are in) is served if its head is
+/// complete within [`HEAD_AT_STOP`], both with keep-alive off; an idle keep-alive connection
+/// with nothing arrived is closed at once.
 async fn connection(conn: Arc<Conn>, router: axum::Router, stop: CancellationToken) {
     let shared = Arc::clone(&conn);
-    // What tracking costs per request (the keep-alive fast path): here a relaxed store and one
-    // `Arc` clone (the end marker; the extension's was there before); in `ConnIo` a relaxed load
+    // What tracking costs per request (the keep-alive fast path): here a relaxed store, a relaxed
+    // load (`stopping`) and one `Arc` clone (the end marker; the extension's was there before); in `ConnIo` a relaxed load
     // per read and per flush, and a store each when the phase changes. No allocation, no
     // syscall: the clock is `track`'s coarse one.
     let service = hyper::service::service_fn(move |mut req: http::Request<_>| {
         shared.activity.on_request();
         req.extensions_mut().insert(Arc::clone(&shared));
         let end = ResponseEnd(Arc::clone(&shared));
-        tower::ServiceExt::oneshot(router.clone(), req)
-            .map(move |resp| resp.map(|resp| resp.map(|body| Tracked { body, _end: end })))
+        tower::ServiceExt::oneshot(router.clone(), req).map(move |resp| {
+            resp.map(|mut resp| {
+                if end.0.stopping.load(Ordering::Relaxed) {
+                    let close = http::HeaderValue::from_static("close");
+                    resp.headers_mut().insert(http::header::CONNECTION, close);
+                }
+                resp.map(|body| Tracked { body, _end: end })
+            })
+        })
     });
     let http = hyper::server::conn::http1::Builder::new().serve_connection(
         hyper_util::rt::TokioIo::new(ConnIo(Arc::clone(&conn))),
@@ -304,15 +330,35 @@ async fn connection(conn: Arc<Conn>, router: axum::Router, stop: CancellationTok
     );
     tokio::pin!(http);
     tokio::select! {
-        _ = http.as_mut() => {}
-        () = stop.cancelled() => {
-            // Nothing in flight (idle, or a head still coming): nothing to finish.
-            if conn.activity.in_request() {
-                http.as_mut().graceful_shutdown();
-                let _ = http.await;
-            }
+        _ = http.as_mut() => return,
+        () = stop.cancelled() => {}
+    }
+    conn.stopping.store(true, Ordering::Relaxed);
+    if !conn.activity.in_request() {
+        // Closing a connection whose request is unread makes the kernel answer the client with
+        // a reset instead of a response (RFC 9293 §3.6.1): a client that connected just before
+        // the stop (across a backend swap the host's socket queues the next ones) must get its
+        // answer. Only an idle keep-alive connection with nothing arrived closes at once: its
+        // next request, if one crosses the close, is the client's to retry (RFC 9112 §9.3.1).
+        if !conn.activity.awaits_head() && !conn.has_bytes_waiting() {
+            return;
+        }
+        let head = std::future::poll_fn(|cx| match http.as_mut().poll(cx) {
+            Poll::Ready(_) => Poll::Ready(false),
+            Poll::Pending if conn.activity.awaits_head() => Poll::Pending,
+            // hyper called the service (the request is in flight), or answered it already.
+            Poll::Pending => Poll::Ready(true),
+        });
+        if !matches!(tokio::time::timeout(HEAD_AT_STOP, head).await, Ok(true)) {
+            return;
+        }
+        if !conn.activity.in_request() {
+            return;
         }
     }
+    // Keep-alive off (for a response already begun, an SSE stream, too): hyper closes after it.
+    http.as_mut().graceful_shutdown();
+    let _ = http.await;
 }
 
 /// Answers a connection over the cap when none can be closed for it (all are busy).

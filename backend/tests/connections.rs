@@ -117,7 +117,8 @@ fn an_idle_keep_alive_connection_is_closed_but_an_sse_stream_is_not() {
 
 #[test]
 fn sigterm_does_not_wait_for_connections_without_a_request_in_flight() {
-    // The default timeouts (10 s, 60 s) are longer than the 5 s grace period.
+    // The default timeouts (10 s, 60 s) are longer than the 5 s grace period; a head begun is
+    // given 1 s to complete.
     let w = Workdir::new();
     let mut server = w.serve();
     let mut partial = half_open(server.addr);
@@ -136,6 +137,44 @@ fn sigterm_does_not_wait_for_connections_without_a_request_in_flight() {
     );
     assert!(closed_by_server(&mut partial));
     assert!(closed_by_server(&mut keep_alive));
+}
+
+/// A client that connected before SIGTERM gets its answer even when its request is written
+/// after it: closing a connection with its request unread would make the kernel reset it.
+#[test]
+fn sigterm_answers_the_requests_already_on_their_way() {
+    let w = Workdir::new();
+    let mut server = w.serve();
+    let mut fresh = connect(server.addr);
+    let mut partial = half_open(server.addr);
+    let mut keep_alive = connect(server.addr);
+    let get = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n\r\n", server.addr);
+    keep_alive.write_all(get.as_bytes()).unwrap();
+    assert_eq!(read_one(&mut keep_alive), 200);
+    // Connections are accepted in order: this one answered, so the two before it are accepted.
+    assert_eq!(
+        request(server.addr, "GET", "/healthz", &[], b"").status,
+        200
+    );
+
+    server.signal(Signal::SIGTERM);
+    // The stop has begun once the listener is gone; then give the connections' tasks time to
+    // see it before the requests arrive.
+    support::eventually(|| TcpStream::connect(server.addr).is_err().then_some(()));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    fresh.write_all(get.as_bytes()).unwrap();
+    partial.write_all(b"\r\n").unwrap();
+    for (name, stream) in [("fresh", &mut fresh), ("partial head", &mut partial)] {
+        let resp = support::read_response(stream);
+        assert_eq!(resp.status, 200, "{name}: {}", server.log());
+        let close = resp
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("connection") && v == "close");
+        assert!(close, "{name}: keep-alive is off: {:?}", resp.headers);
+    }
+    assert!(closed_by_server(&mut keep_alive));
+    assert_eq!(server.wait().code(), Some(0), "{}", server.log());
 }
 
 #[test]

@@ -162,6 +162,11 @@ impl Activity {
         }
     }
 
+    /// Whether the connection waits for a request head that has begun, or for its first one.
+    pub(super) fn awaits_head(&self) -> bool {
+        self.load().0 == Phase::Head
+    }
+
     /// Whether a request is in flight (its response not all written yet).
     pub(super) fn in_request(&self) -> bool {
         matches!(self.load().0, Phase::Busy | Phase::Ending)
