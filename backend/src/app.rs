@@ -28,10 +28,10 @@ pub(crate) struct App {
 impl App {
     /// Checks every resource's statements against `db` once: a table or column the migrations
     /// do not create is a start-up error (exit 78), not a 500 on the first request.
-    pub(crate) fn check_tables(apis: &[Arc<Api>], db: &crate::db::Db) -> Result<()> {
+    pub(crate) fn check_tables(apis: &[Arc<Api>], conn: &rusqlite::Connection) -> Result<()> {
         for api in apis {
             api.statements()
-                .check(&db.reader())
+                .check(conn)
                 .map_err(|e| Error::ResourceTable {
                     resource: api.schema().name().to_string(),
                     source: e.into(),

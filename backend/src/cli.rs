@@ -1,4 +1,4 @@
-//! The command line every app's backend shares (`docs/contract.md` §1, §5): `migrate`,
+//! The command line every app's backend shares (`docs/contract.md` §1, §5): `migrate [--check]`,
 //! `serve [--config PATH]`, `--help`, `--version`; tracing on stderr filtered by `BRIDGE_LOG`;
 //! the exit code from the error.
 
@@ -26,7 +26,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Apply pending database migrations to DATABASE_URL and exit.
-    Migrate,
+    Migrate {
+        /// Only check: apply them and check every resource's table in one transaction that is
+        /// rolled back (nothing is written); exit 0 when `serve` would start on this database.
+        #[arg(long)]
+        check: bool,
+    },
     /// Serve HTTP until SIGTERM/SIGINT.
     Serve {
         /// The Caddyfile (default: $BRIDGE_CADDYFILE, else ./Caddyfile, else the framework's
@@ -57,7 +62,8 @@ pub(crate) fn run(backend: App) -> ExitCode {
     };
     init_tracing();
     let result = match cli.command {
-        Command::Migrate => crate::serve::migrate(backend.migrations),
+        Command::Migrate { check: false } => crate::serve::migrate(backend.migrations),
+        Command::Migrate { check: true } => crate::serve::check(&backend),
         Command::Serve { config } => {
             let source = config::locate(config.as_deref(), &config::process_env);
             crate::serve::serve(&source, backend)

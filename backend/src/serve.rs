@@ -39,6 +39,34 @@ pub(crate) fn migrate(migrations: &'static [Migration]) -> Result<()> {
     Ok(())
 }
 
+/// `<app>-backend migrate --check`: whether `serve` would get past the database on
+/// `DATABASE_URL` (every pending migration applies, every resource's table and columns are
+/// there), tried in one transaction that is rolled back: nothing is written. With no database
+/// file yet, on an empty in-memory one (what a first start would find), and no file is made.
+pub(crate) fn check(backend: &App) -> Result<()> {
+    let apis = backend.apis()?;
+    let database = match settings::database_from_env(&config::process_env)? {
+        settings::Database::File(path) if !path.exists() => settings::Database::Memory,
+        database => database,
+    };
+    let mut conn = db::open_connection(&database)?;
+    let pending = db::rehearse_migrations(&mut conn, backend.migrations, |conn| {
+        App::check_tables(&apis, conn)
+    })?;
+    let pending = if pending.is_empty() {
+        "none".to_string()
+    } else {
+        pending.join(", ")
+    };
+    tracing::info!(
+        target: "qmlbridge_backend::migrate",
+        "{}: check passed (pending migrations: {pending}; {} resource table(s) checked); nothing written",
+        db::describe(&database),
+        apis.len()
+    );
+    Ok(())
+}
+
 /// `<app>-backend serve`: reads the configuration from `source`, opens (and migrates) the
 /// database, listens, and serves `backend` until SIGTERM/SIGINT.
 pub(crate) fn serve(source: &config::Source, mut backend: App) -> Result<()> {
@@ -72,7 +100,7 @@ pub(crate) fn serve(source: &config::Source, mut backend: App) -> Result<()> {
     };
     tracing::debug!(target: TARGET, nofile, ?limits, "connection limits");
     let db = Arc::new(Db::open(&settings.database, backend.migrations)?);
-    App::check_tables(&apis, &db)?;
+    App::check_tables(&apis, &db.reader())?;
     crate::http::error::set_prod(settings.prod);
     let (listener, origin) = listen::acquire(&config.address)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -56,7 +56,7 @@ impl Backend {
         let config = Config::parse(&src, &|_| None)?;
         let apis = app.apis()?;
         let db = Arc::new(Db::open(&Database::Memory, app.migrations)?);
-        App::check_tables(&apis, &db)?;
+        App::check_tables(&apis, &db.reader())?;
         let published = Arc::new(Recorder::default());
         let live = Live::new(published.clone());
         let context = app.context(db, live, Bearer::new(&Secret::new(token)));

@@ -6,6 +6,8 @@
 //! this binary's, and applies the next pending one in that same transaction; then repeats. So:
 //! a repeated run is a no-op, two concurrent runs serialise on the lock (the second finds nothing
 //! to do), and a tampered or newer database is refused before anything is written.
+//!
+//! [`rehearse`] is the same run in one transaction that is rolled back (`migrate --check`).
 
 use rusqlite::{Connection, TransactionBehavior};
 use sha2::{Digest, Sha256};
@@ -65,16 +67,7 @@ pub(crate) fn run(
             tx.commit().map_err(|e| Error::db("committing", e))?;
             return Ok(applied);
         };
-        tx.execute_batch(next.sql)
-            .map_err(|e| Error::MigrationFailed {
-                name: next.name,
-                source: e.into(),
-            })?;
-        tx.execute(
-            "INSERT INTO qmlbridge_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
-            (next.version, next.name, next.checksum()),
-        )
-        .map_err(|e| Error::db(format!("recording {}", next.name), e))?;
+        apply(&tx, next)?;
         tx.commit().map_err(|e| Error::MigrationCommit {
             name: next.name,
             source: e.into(),
@@ -82,6 +75,44 @@ pub(crate) fn run(
         tracing::info!(target: "qmlbridge_backend::migrate", migration = next.name, "applied");
         applied.push(next.name);
     }
+}
+
+/// What [`run`] would apply, applied in one transaction; then `then` sees the database as it
+/// would be, and everything is rolled back: nothing is written. The names of the migrations
+/// that would be applied.
+pub(crate) fn rehearse(
+    conn: &mut Connection,
+    migrations: &'static [Migration],
+    then: impl FnOnce(&Connection) -> Result<()>,
+) -> Result<Vec<&'static str>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| Error::db("locking the database for migrations", e))?;
+    tx.execute_batch(TABLE)
+        .map_err(|e| Error::db("creating qmlbridge_migrations", e))?;
+    let mut applied = Vec::new();
+    while let Some(next) = pending(&tx, migrations)? {
+        apply(&tx, next)?;
+        applied.push(next.name);
+    }
+    then(&tx)?;
+    tx.rollback().map_err(|e| Error::db("rolling back", e))?;
+    Ok(applied)
+}
+
+/// Runs `next` and records it, in the caller's transaction.
+fn apply(tx: &Connection, next: &'static Migration) -> Result<()> {
+    tx.execute_batch(next.sql)
+        .map_err(|e| Error::MigrationFailed {
+            name: next.name,
+            source: e.into(),
+        })?;
+    tx.execute(
+        "INSERT INTO qmlbridge_migrations (version, name, checksum) VALUES (?1, ?2, ?3)",
+        (next.version, next.name, next.checksum()),
+    )
+    .map_err(|e| Error::db(format!("recording {}", next.name), e))?;
+    Ok(())
 }
 
 /// Checks the recorded migrations against `migrations` and returns the first pending one.

@@ -19,7 +19,7 @@
 mod migrate;
 
 pub use migrate::Migration;
-pub(crate) use migrate::run as run_migrations;
+pub(crate) use migrate::{rehearse as rehearse_migrations, run as run_migrations};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
