@@ -9,7 +9,8 @@
 //!    there, a client looping on `GET /api/...` across the swaps saw no failed request, and the
 //!    window's model follows the new backend (a row written after the swap appears).
 //! 3. A broken backend build prints the compiler's errors and the old backend keeps answering;
-//!    the fix is swapped in. A host edit rebuilds and restarts the window; the data stays.
+//!    the fix is swapped in. A migration that cannot apply fails the check before the swap, and
+//!    the old backend keeps answering. A host edit rebuilds and restarts the window; the data stays.
 //! 4. Ctrl-C leaves no process; so does SIGKILL of `qmlbridge dev` (the host's parent-death signal).
 //! 5. `--attach URL`: nothing is spawned, QML reload still works.
 
@@ -278,6 +279,44 @@ fn the_edit_loop() {
     );
     let mark = session.out.len();
     edit(&lib, "\n        .no_such_builder_method()", "");
+    session
+        .out
+        .wait_from(mark, "the fix swapped in", |l| l.contains(": swapped in "));
+    assert_eq!(get(&url, "/api/notes").unwrap().0, 200);
+
+    // A migration that cannot apply: the build passes, the check before the swap does not, and
+    // the old backend keeps serving (the swap would have stopped it first).
+    let migrations = app.root.join("backend/migrations");
+    let next = std::fs::read_dir(&migrations).unwrap().count() + 1;
+    let broken = migrations.join(format!("{next:04}_notes_again.sql"));
+    let mark_out = session.out.len();
+    let mark_err = session.err.len();
+    std::fs::write(
+        &broken,
+        "CREATE TABLE \"notes\" (\"id\" INTEGER PRIMARY KEY);\n",
+    )
+    .unwrap();
+    let (i, _) = session.out.wait_from(mark_out, "check failed", |l| {
+        l.starts_with("[dev] backend check failed")
+    });
+    session
+        .err
+        .wait_from(mark_err, "the migration's error", |l| {
+            l.contains(&format!("{next:04}_notes_again")) && l.contains("already exists")
+        });
+    assert!(
+        !session.out.all()[mark_out..i]
+            .iter()
+            .any(|l| l.contains("swapping the backend in")),
+        "no swap after a failed check"
+    );
+    assert_eq!(
+        get(&url, "/api/notes").unwrap().0,
+        200,
+        "the old backend answers"
+    );
+    let mark = session.out.len();
+    std::fs::remove_file(&broken).unwrap();
     session
         .out
         .wait_from(mark, "the fix swapped in", |l| l.contains(": swapped in "));

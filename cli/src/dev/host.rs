@@ -156,10 +156,7 @@ fn session_token(layout: &Layout) -> Result<Secret> {
         None => qmlbridge_supervisor::fresh_token()
             .map_err(|e| Error::Usage(format!("cannot make the session token: {e}")))?,
     };
-    let m = &layout.manifest;
-    let data = qmlbridge_supervisor::data_dir(&m.org, &m.name)
-        .map_err(|e| Error::Usage(format!("the data dir of {}: {e}", m.name)))?;
-    let var = data.join("var");
+    let var = layout.data_dir()?.join("var");
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -100,6 +100,26 @@ impl Layout {
             .join(&self.manifest.backend.bin)
     }
 
+    /// The database the session's backends use: `DATABASE_URL` as the developer set it, else
+    /// the app's data dir's, as the supervisor hands it (docs/contract.md §2).
+    pub(crate) fn database_url(&self) -> Result<String> {
+        if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            return Ok(url);
+        }
+        let data = self.data_dir()?;
+        Ok(format!(
+            "sqlite://{}",
+            data.join("var/data.sqlite").display()
+        ))
+    }
+
+    /// The app's data dir, `${XDG_DATA_HOME:-~/.local/share}/<org>/<name>`.
+    pub(crate) fn data_dir(&self) -> Result<PathBuf> {
+        let m = &self.manifest;
+        qmlbridge_supervisor::data_dir(&m.org, &m.name)
+            .map_err(|e| Error::Usage(format!("the data dir of {}: {e}", m.name)))
+    }
+
     /// The debug build of the host binary.
     pub(crate) fn host_bin(&self) -> PathBuf {
         self.target_dir.join("debug").join(&self.manifest.host.bin)

@@ -3,9 +3,10 @@
 //! watches the app's files and, per save:
 //!
 //! - QML/JS → `SIGUSR2`: the host reloads the window (host src/dev.rs);
-//! - backend sources, `migrations/`, the Caddyfile → `cargo build` of the backend, then `SIGUSR1`:
-//!   the host's supervisor swaps it in on the held socket (docs/contract.md §9, `restart()`); a
-//!   failed build leaves the running backend as it is;
+//! - backend sources, `migrations/`, the Caddyfile → `cargo build` of the backend, then its
+//!   `migrate --check` against the session's database (docs/contract.md §1), then `SIGUSR1`: the
+//!   host's supervisor swaps it in on the held socket (§9, `restart()`); a failed build or check
+//!   leaves the running backend as it is;
 //! - the host's Rust → `cargo build` of the host, then a new host (the data is the backend's).
 //!
 //! Ctrl-C (or SIGTERM) stops the host, which stops its backend; the host also gets SIGTERM should
@@ -145,7 +146,7 @@ fn step(layout: &Layout, host: &mut Host, need: &BTreeSet<Kind>, stop: &AtomicBo
         match build(layout, "backend", &bin, stop) {
             Ok(took) => {
                 say(&format!("backend built in {:.1} s", took.as_secs_f64()));
-                if !restart_host {
+                if !restart_host && check(layout) {
                     host.swap_backend();
                 }
             }
@@ -167,6 +168,40 @@ fn step(layout: &Layout, host: &mut Host, need: &BTreeSet<Kind>, stop: &AtomicBo
             Err(()) => say("host build failed: the running window stays; save a fix to retry"),
         }
     }
+}
+
+/// Whether the new backend would start on the session's database: its `migrate --check` (its
+/// migrations and resource tables tried in a transaction that is rolled back). Checked before
+/// the swap because the swap stops the running backend first: a migration that fails then
+/// would leave the window with no backend at all.
+fn check(layout: &Layout) -> bool {
+    let database = match layout.database_url() {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("qmlbridge dev: {e}");
+            return false;
+        }
+    };
+    let out = std::process::Command::new(layout.backend_bin())
+        .args(["migrate", "--check"])
+        .current_dir(&layout.backend_dir)
+        .env("DATABASE_URL", database)
+        .env("BRIDGE_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .output();
+    let failed = match out {
+        Ok(out) if out.status.success() => return true,
+        Ok(out) => {
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            format!("exit {}", out.status.code().unwrap_or(-1))
+        }
+        Err(e) => format!("cannot run {}: {e}", layout.backend_bin().display()),
+    };
+    say(&format!(
+        "backend check failed ({failed}): its migrations or tables do not fit the database; \
+         the running backend keeps serving; save a fix to retry"
+    ));
+    false
 }
 
 /// `cargo build --bin <bin>` in the app's workspace, its output on the terminal; the time it took.
