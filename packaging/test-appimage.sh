@@ -9,7 +9,7 @@
 # From the app's qmlbridge.toml (`qmlbridge bundle` sets them): QMLBRIDGE_APP_NAME, QMLBRIDGE_ORG,
 # QMLBRIDGE_IDENTIFIER, QMLBRIDGE_HOST_BIN, QMLBRIDGE_BACKEND_BIN, QMLBRIDGE_DISPLAY_NAME,
 # QMLBRIDGE_MAX_SIZE_MB. From the caller (what only the app knows):
-#   QMLBRIDGE_TEST_RESOURCE   the resource checked over HTTP (e.g. todos: /api/todos)
+#   QMLBRIDGE_TEST_RESOURCE   the resource checked over HTTP (e.g. bookmarks: /api/bookmarks)
 #   QMLBRIDGE_TEST_BODY       a JSON object POSTed to it; it must contain the marker text
 #                             "written through the AppImage" (default {"title": "<marker>"})
 #   QMLBRIDGE_WINDOW_TITLE    the window's title (default: the display name)
@@ -27,7 +27,9 @@
 #      FUSE mount goes away.
 #   3. APPIMAGE_EXTRACT_AND_RUN=1, offscreen, same data dir: Online, migrate on the existing
 #      database, the record of run 2 is still there. SIGKILL of the AppImage (runtime) process:
-#      nothing remains.
+#      nothing remains. It runs with what `qmlbridge dev` gives a debug host (QMLBRIDGE_DEV=1, a
+#      QMLBRIDGE_DEV_QML_DIR whose Main.qml logs a marker, BRIDGE_TOKEN): the release host
+#      says it keeps its compiled-in QML, the marker is never logged, the token still rotates.
 #   4. --appimage-extract-and-run, offscreen: Online; SIGTERM to the host closes it, the backend
 #      is stopped, exit status 0.
 # After Online, every run also checks that the host still runs and logged no QML load failure.
@@ -126,7 +128,7 @@ start_app() {
     HOME="$HOME_DIR" XDG_DATA_HOME="$HOME_DIR/.local/share" XDG_CONFIG_HOME="$HOME_DIR/.config" \
     XDG_CACHE_HOME="$HOME_DIR/.cache" XDG_RUNTIME_DIR="$HOME_DIR/run" \
     QT_QPA_PLATFORM="${PLATFORM:-offscreen}" DISPLAY="${DISPLAY_ENV:-}" BRIDGE_LOG=info \
-    "$IMG" "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+    "${EXTRA_ENV[@]}" "$IMG" "$@" >"$WORK/$name.log" 2>&1 </dev/null &
   APP_PID=$!
   STARTED=$SECONDS
 }
@@ -245,9 +247,24 @@ fuse_run() {
 }
 
 extract_env_run() {
-  log "run 2: APPIMAGE_EXTRACT_AND_RUN=1, existing data dir"
+  local injected=$WORK/injected-qml marker="QML injected through QMLBRIDGE_DEV_QML_DIR"
+  local fixed="a-token-the-release-host-must-not-fix"
+  log "run 2: APPIMAGE_EXTRACT_AND_RUN=1, existing data dir, a dev session's variables"
+  # Whoever can set the app's environment must not get their QML run inside it: the dev
+  # variables are a debug host's only (host/src/dev.rs).
+  mkdir -p "$injected"
+  printf 'import QtQuick\nItem { Component.onCompleted: console.warn("%s") }\n' "$marker" \
+    >"$injected/Main.qml"
+  EXTRA_ENV=(QMLBRIDGE_DEV=1 "QMLBRIDGE_DEV_QML_DIR=$injected" "BRIDGE_TOKEN=$fixed")
   APPIMAGE_EXTRACT_AND_RUN=1 start_app extract-env
+  EXTRA_ENV=()
   check_online /tmp/appimage_extracted_
+  new_log | grep -q "a release host keeps its compiled-in QML" \
+    || fail "the release host did not say it ignores QMLBRIDGE_DEV_QML_DIR"
+  if new_log | grep -qF "$marker"; then
+    fail "the release host ran QML from QMLBRIDGE_DEV_QML_DIR"
+  fi
+  [ "$TOKEN" != "$fixed" ] || fail "the release host gave its backend BRIDGE_TOKEN (a dev session's fixed token)"
   if [ "$FUSE_RAN" = 1 ]; then
     grep -q "$MARKER" <<<"$BODY" || fail "run 1's record is gone after a relaunch"
   else
@@ -270,6 +287,7 @@ extract_arg_run() {
 }
 
 main() {
+  EXTRA_ENV=()
   [ ! -s /usr/lib/x86_64-linux-gnu/libQt6Core.so.6 ] || fail "the system's Qt is not hidden"
   HOME_DIR=$WORK/home
   DATA=$HOME_DIR/.local/share/$ORG/$APP
