@@ -81,7 +81,7 @@ fn bad_database_url_exits_78() {
     let w = Workdir::new();
     for cmd in ["migrate", "serve"] {
         let mut c = w.command(&[cmd]);
-        c.env("DATABASE_URL", "postgres://localhost/todo");
+        c.env("DATABASE_URL", "postgres://localhost/fixture");
         let out = run(c);
         assert_eq!(out.code(), Some(78), "{cmd}: {}", out.stderr);
         assert!(out.stderr.contains("DATABASE_URL"), "{}", out.stderr);

@@ -25,8 +25,8 @@ impl Events {
         loop {
             let line = self.lines.next().expect("stream ended").expect("read SSE");
             if let Some(data) = line.strip_prefix("data: ") {
-                let todo: serde_json::Value = serde_json::from_str(data).expect("update JSON");
-                return todo["title"].as_str().expect("title").to_owned();
+                let item: serde_json::Value = serde_json::from_str(data).expect("update JSON");
+                return item["title"].as_str().expect("title").to_owned();
             }
         }
     }

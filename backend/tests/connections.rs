@@ -85,7 +85,7 @@ fn an_idle_keep_alive_connection_is_closed_but_an_sse_stream_is_not() {
     let server = w.serve();
     let mut sse = connect(server.addr);
     let subscribe = format!(
-        "GET /.well-known/mercure?topic=%2Fapi%2Ftodos HTTP/1.1\r\nHost: {}\r\n\r\n",
+        "GET /.well-known/mercure?topic=%2Fapi%2Fitems HTTP/1.1\r\nHost: {}\r\n\r\n",
         server.addr
     );
     sse.write_all(subscribe.as_bytes()).unwrap();

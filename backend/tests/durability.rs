@@ -12,7 +12,7 @@ fn acknowledged_writes_survive_sigkill() {
     let mut server = w.serve();
     let mut expected = Vec::new();
     for i in 0..40 {
-        let body = format!(r#"{{"title":"todo {i}","done":{}}}"#, i % 2 == 0);
+        let body = format!(r#"{{"title":"item {i}","done":{}}}"#, i % 2 == 0);
         let resp = server.api("POST", "/api/items", Some(&body));
         assert_eq!(resp.status, 201, "{}", resp.body);
         expected.push(resp.json());

@@ -28,14 +28,14 @@ const PAGE: &str = r#"<!doctype html>
 <html><body><p id="out">waiting</p><script>
 const report = (line) => fetch('/report', { method: 'POST', body: line });
 document.cookie = 'mercureAuthorization=TOKEN; path=/.well-known/mercure; SameSite=Strict';
-const es = new EventSource('/.well-known/mercure?topic=' + encodeURIComponent('/api/todos'));
+const es = new EventSource('/.well-known/mercure?topic=' + encodeURIComponent('/api/items'));
 es.onopen = () => report('open');
 es.onerror = () => report('error ' + es.readyState);
 es.onmessage = (e) => {
   document.getElementById('out').textContent = e.data;
   report('message|' + e.lastEventId + '|' + e.data);
 };
-es.addEventListener('todo', (e) => report('todo|' + e.lastEventId + '|' + e.data));
+es.addEventListener('item', (e) => report('item|' + e.lastEventId + '|' + e.data));
 </script></body></html>"#;
 
 fn find_chromium() -> Option<std::path::PathBuf> {
@@ -131,7 +131,7 @@ async fn a_headless_chromium_event_source_receives_published_updates() {
         response.text().await.unwrap()
     };
     let first = publish(&[
-        ("topic", "/api/todos"),
+        ("topic", "/api/items"),
         ("data", "{\"id\":1,\n\"title\":\"Buy milk\"}"),
     ])
     .await;
@@ -140,21 +140,21 @@ async fn a_headless_chromium_event_source_receives_published_updates() {
         format!("message|{first}|{{\"id\":1,\n\"title\":\"Buy milk\"}}")
     );
     let second = publish(&[
-        ("topic", "/api/todos/2"),
-        ("topic", "/api/todos"),
-        ("type", "todo"),
+        ("topic", "/api/items/2"),
+        ("topic", "/api/items"),
+        ("type", "item"),
         ("data", "typed"),
     ])
     .await;
-    assert_eq!(next().await, format!("todo|{second}|typed"));
+    assert_eq!(next().await, format!("item|{second}|typed"));
     // A private update without a matching claim never reaches the page: the next report is the
     // public update published after it.
     publish(&[
-        ("topic", "/api/todos"),
+        ("topic", "/api/items"),
         ("private", "on"),
         ("data", "secret"),
     ])
     .await;
-    let third = publish(&[("topic", "/api/todos"), ("data", "after")]).await;
+    let third = publish(&[("topic", "/api/items"), ("data", "after")]).await;
     assert_eq!(next().await, format!("message|{third}|after"));
 }

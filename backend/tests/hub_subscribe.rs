@@ -100,7 +100,7 @@ async fn every_sse_field_is_delivered() {
     let form = [
         ("topic", "/f"),
         ("id", "urn:example:1"),
-        ("type", "todo-changed"),
+        ("type", "item-changed"),
         ("retry", "2500"),
         ("data", "line one\nline two\r\nline three"),
     ];
@@ -108,7 +108,7 @@ async fn every_sse_field_is_delivered() {
     assert_eq!(id, "urn:example:1");
     let expected = Event {
         id: Some("urn:example:1".into()),
-        event: Some("todo-changed".into()),
+        event: Some("item-changed".into()),
         retry: Some(2500),
         data: "line one\nline two\nline three".into(),
     };

@@ -1,4 +1,4 @@
-//! The hub mounted in `serve`: a todo change made through the REST API reaches a Mercure
+//! The hub mounted in `serve`: an item change made through the REST API reaches a Mercure
 //! subscriber, and SIGTERM ends the open SSE stream so the process exits 0
 //! (`docs/contract.md` §5, §8).
 

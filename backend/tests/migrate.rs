@@ -6,7 +6,7 @@ mod support;
 use rusqlite::Connection;
 use support::{Workdir, run};
 
-/// The rows of the bookkeeping table and the todo rows: "everything" for "nothing changed".
+/// The rows of the bookkeeping table and the tables' names: "everything" for "nothing changed".
 fn snapshot(w: &Workdir) -> (Vec<(i64, String, String)>, Vec<String>) {
     let conn = Connection::open(w.db_path()).unwrap();
     let migrations = conn
