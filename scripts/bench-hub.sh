@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # 10,000 idle subscribers need 10,000 sockets on each side.
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-cargo build --release -p todo-backend --bins && cargo build --release -p qmlbridge-backend --example hub_bench
+cargo build --release -p qmlbridge-backend --example fixture --example hub_bench
 exec target/release/examples/hub_bench

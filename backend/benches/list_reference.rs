@@ -1,7 +1,8 @@
 //! A reference point for `scripts/bench-backend.sh`: bare axum on the same runtime settings
-//! (2 workers), answering `GET /api/todos` with fixed bytes (the real server's 100-row page, read
-//! from the file given as the first argument). No auth, no database, no layers. Running wrk on
-//! both at the same moment separates the backend's own cost from the machine's load.
+//! (2 workers), answering `GET /{*path}` (whichever resource path the script measures) with
+//! fixed bytes (the real server's 100-row page, read from the file given as the first argument).
+//! No auth, no database, no layers. Running wrk on both at the same moment separates the
+//! backend's own cost from the machine's load.
 //!
 //! `list_reference BODY_FILE` binds 127.0.0.1:0 and prints `listening on http://ADDR`.
 
@@ -24,7 +25,7 @@ fn main() -> std::io::Result<()> {
             let body = body.clone();
             async move { ([(http::header::CONTENT_TYPE, "application/json")], body).into_response() }
         };
-        let app = Router::new().route("/api/todos", get(page));
+        let app = Router::new().route("/{*path}", get(page));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         println!("listening on http://{}", listener.local_addr()?);
         axum::serve(listener, app).await

@@ -1,8 +1,9 @@
 //! Mercure hub benchmark, run by `scripts/bench-hub.sh` (`make bench`).
 //!
-//! The measured server is the real backend, `target/release/todo-backend serve` with the
-//! repository's Caddyfile (access log, compression, `Host` guard, JWT-authenticated subscribers),
-//! in its own process so its RSS is its own (`HUB_BENCH_BACKEND` and `HUB_BENCH_CADDYFILE`
+//! The measured server is a real backend, the framework's fixture app
+//! (`target/release/examples/fixture serve`, beside this binary) with the repository's Caddyfile
+//! (access log, compression, `Host` guard, JWT-authenticated subscribers), in its own process so
+//! its RSS is its own (`HUB_BENCH_BACKEND` and `HUB_BENCH_CADDYFILE`
 //! override the binary and the Caddyfile). The driver (this process) opens raw-socket SSE
 //! subscribers and publishes over HTTP, then prints:
 //!
@@ -35,8 +36,8 @@ use sse::{Shared, open, read_updates};
 
 const KEY: &str = "hub-bench-secret-key-of-sufficient-length";
 const SUBSCRIBERS: usize = 1_000;
-/// Paced publishing: 20 updates/s, far above what a todo list produces, and low enough that the
-/// latency measured is one update's fan-out, not a queue.
+/// Paced publishing: 20 updates/s, far above what a person's edits produce, and low enough that
+/// the latency measured is one update's fan-out, not a queue.
 const PACED_UPDATES: usize = 200;
 const PACE: Duration = Duration::from_millis(50);
 const FLAT_OUT_UPDATES: usize = 5_000;
@@ -166,7 +167,7 @@ async fn driver() -> AnyResult<()> {
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "== Mercure hub (todo-backend serve, release): {SUBSCRIBERS} subscribers; load average {}",
+        "== Mercure hub (fixture backend serve, release): {SUBSCRIBERS} subscribers; load average {}",
         load.split_whitespace()
             .take(3)
             .collect::<Vec<_>>()
@@ -391,7 +392,7 @@ async fn idle_rss(kind: Kind) -> AnyResult<()> {
     let hub = HubProcess::start(kind)?;
     let token = Arc::new(subscriber_token()?);
     let what = match kind {
-        Kind::Backend => "todo-backend serve",
+        Kind::Backend => "fixture backend serve",
         Kind::HubOnly => "the hub's router alone on hyper HTTP/1 (reference)",
         Kind::Plain => "do-nothing SSE endpoint on hyper HTTP/1 (reference)",
         Kind::Floor => "floor server (reference)",

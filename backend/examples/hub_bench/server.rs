@@ -72,7 +72,7 @@ fn plain_router() -> axum::Router {
 /// What runs in the child process.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// `todo-backend serve` (release) with the repository's Caddyfile.
+    /// The fixture backend's `serve` (release) with the repository's Caddyfile.
     Backend,
     /// [`server`] `hub`: the hub's router alone.
     HubOnly,
@@ -101,9 +101,11 @@ impl HubProcess {
 
     fn backend() -> AnyResult<Self> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let bin = std::env::var_os("HUB_BENCH_BACKEND")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| root.join("target/release/todo-backend"));
+        // Cargo builds examples side by side: `<target>/<profile>/examples/fixture`.
+        let bin = match std::env::var_os("HUB_BENCH_BACKEND") {
+            Some(bin) => std::path::PathBuf::from(bin),
+            None => std::env::current_exe()?.with_file_name("fixture"),
+        };
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("backend.log");
         let child = Command::new(&bin)
@@ -130,7 +132,7 @@ impl HubProcess {
             .spawn()
             .map_err(|e| {
                 format!(
-                    "{}: {e} (build it: cargo build --release -p todo-backend)",
+                    "{}: {e} (build it: cargo build --release -p qmlbridge-backend --example fixture)",
                     bin.display()
                 )
             })?;
