@@ -1,4 +1,5 @@
-//! `make bench`: with the real release backend and a migrated database,
+//! `make bench`: with a real release backend (the framework's fixture, backend/examples/fixture)
+//! and a migrated database,
 //!
 //! - spawn -> Online: from the `Child` event to `Online` (the backend's READY=1 or first 200
 //!   `/healthz`), over `restart()`s; target p50 <= 30 ms;
@@ -14,7 +15,7 @@
 //!
 //! Prints one line per measurement with p50/p95 and the ratio to the target (ratio <= 1 meets
 //! it). Environment: `BENCH_RUNS` (default 50), `QMLBRIDGE_BACKEND` (default
-//! `target/release/todo-backend`).
+//! `target/release/examples/fixture`, beside `qmlbridge-supervise`).
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -27,6 +28,9 @@ use std::time::{Duration, Instant};
 
 use qmlbridge_supervisor::{ConnectionState, Event, Options, Supervisor};
 
+/// The app the temporary install is laid out as: `bin/fixture-backend` (`<app>-backend`).
+const APP: &str = "fixture";
+
 /// Events with the instant they arrived.
 type Log = Arc<Mutex<Vec<(Instant, Event)>>>;
 
@@ -36,26 +40,30 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Cargo puts examples in `<target>/<profile>/examples/`, beside the profile's binaries.
+    let profile_dir = Path::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
+        .parent()
+        .unwrap();
     let backend = std::env::var_os("QMLBRIDGE_BACKEND")
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo.join("target/release/todo-backend"));
+        .unwrap_or_else(|| profile_dir.join("examples/fixture"));
     assert!(
         backend.exists(),
-        "{} missing: cargo build --release -p todo-backend",
+        "{} missing: cargo build --release -p qmlbridge-backend --example fixture",
         backend.display()
     );
     let tmp = tempfile::tempdir().expect("tempdir");
     let exe_dir = tmp.path().join("opt");
     std::fs::create_dir_all(exe_dir.join("bin")).unwrap();
+    // The backend's working directory: the fixture embeds its migrations and serves no files.
+    std::fs::create_dir_all(exe_dir.join("backend")).unwrap();
     let link = |from: &Path, to: &str| {
         std::os::unix::fs::symlink(from.canonicalize().unwrap(), exe_dir.join(to)).unwrap()
     };
-    link(&backend, "bin/todo-backend");
-    link(&repo.join("examples/todo/backend"), "backend");
+    link(&backend, &format!("bin/{APP}-backend"));
     link(&repo.join("Caddyfile"), "Caddyfile");
 
-    let mut opts = Options::new("qmlbridge", "bench");
-    opts.backend_bin = "todo-backend".into();
+    let mut opts = Options::new("qmlbridge", APP);
     opts.exe_dir = Some(exe_dir);
     opts.data_dir = Some(tmp.path().join("data"));
     // Each kill below is a first crash (0 ms backoff): the budget resets after this short
@@ -172,7 +180,7 @@ fn main() {
 /// is gone (dead or a zombie awaiting its new parent).
 fn host_sigkill_cleanup(root: &Path, data_dir: &Path) -> f64 {
     let mut host = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
-        .args(["--org", "qmlbridge", "--app", "todo"])
+        .args(["--org", "qmlbridge", "--app", APP])
         .arg("--exe-dir")
         .arg(root.join("opt"))
         .arg("--data-dir")

@@ -28,11 +28,11 @@ fn supervises_a_backend_that_is_not_ours() {
     assert_eq!(token.expose().len(), 43);
     assert_eq!(http_get(&snap.url, "/healthz", None).unwrap(), 200);
     assert_eq!(
-        http_get(&snap.url, "/api/todos", Some(token.expose())).unwrap(),
+        http_get(&snap.url, "/api/items", Some(token.expose())).unwrap(),
         200
     );
     assert_eq!(
-        http_get(&snap.url, "/api/todos", Some("wrong")).unwrap(),
+        http_get(&snap.url, "/api/items", Some("wrong")).unwrap(),
         401
     );
     sup.shutdown();
@@ -93,7 +93,7 @@ fn failing_migration_goes_offline_with_its_stderr_tail() {
     let snap = wait_state(&sup, "Offline", offline);
     let error = snap.error.unwrap();
     assert!(error.starts_with("migrate: "), "{error}");
-    assert!(error.contains("0003_todos refused"), "{error}");
+    assert!(error.contains("0003_create_chores refused"), "{error}");
     assert!(
         layout.spawns().is_empty(),
         "no serve after a failed migration"
@@ -132,9 +132,11 @@ fn missing_backend_lists_every_path_tried() {
         "{error}"
     );
     for tried in [
-        layout.exe_dir.join("bin/todo-backend"),
-        layout.exe_dir.join("../share/todo/bin/todo-backend"),
-        layout.exe_dir.join("../usr/share/todo/bin/todo-backend"),
+        layout.exe_dir.join("bin/fixture-backend"),
+        layout.exe_dir.join("../share/fixture/bin/fixture-backend"),
+        layout
+            .exe_dir
+            .join("../usr/share/fixture/bin/fixture-backend"),
     ] {
         assert!(error.contains(&tried.display().to_string()), "{error}");
     }
@@ -183,11 +185,7 @@ fn restart_during_migration_starts_over() {
 
 /// A data dir so deep that `<data>/var/notify.sock` does not fit `sockaddr_un` (107 bytes).
 fn deep_data_dir(layout: &Layout) -> PathBuf {
-    let dir = layout
-        .tmp
-        .path()
-        .join("d".repeat(100))
-        .join("qmlbridge/todo");
+    let dir = layout.tmp.path().join("d".repeat(100)).join(ORG).join(APP);
     assert!(dir.join("var/notify.sock").as_os_str().len() > 107);
     dir
 }

@@ -40,8 +40,8 @@ impl Cli {
     ) -> Cli {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"));
         if !args.contains(&"--org") {
-            // The layout's install is the todo example's: `bin/todo-backend`.
-            cmd.args(["--org", "qmlbridge", "--app", "todo"]);
+            // The layout's install is the fixture's: `bin/fixture-backend`.
+            cmd.args(["--org", ORG, "--app", APP]);
         }
         cmd.current_dir(cwd)
             .env_remove("XDG_DATA_HOME")
@@ -361,7 +361,7 @@ fn data_dir_follows_xdg_data_home_org_and_app() {
             "--app",
             "notes",
             "--backend-bin",
-            "todo-backend",
+            "fixture-backend",
         ],
         &[("XDG_DATA_HOME", xdg.to_str().unwrap())],
     );
@@ -394,7 +394,7 @@ fn a_relative_home_gives_no_data_dir() {
             "--app",
             "notes",
             "--backend-bin",
-            "todo-backend",
+            "fixture-backend",
         ],
         &[("HOME", "home")],
     );
@@ -416,12 +416,12 @@ fn the_backend_binary_override_is_the_contracts_variable() {
     let cli = Cli::start(
         &layout,
         &[],
-        &[("BRIDGE_BACKEND_BIN", "/nonexistent/todo-backend")],
+        &[("BRIDGE_BACKEND_BIN", "/nonexistent/fixture-backend")],
     );
     let offline = cli.wait_state("Offline");
     let error = offline["error"].as_str().unwrap();
     assert!(
-        error.starts_with("paths: backend binary not found; tried /nonexistent/todo-backend"),
+        error.starts_with("paths: backend binary not found; tried /nonexistent/fixture-backend"),
         "{error}"
     );
     assert!(layout.spawns().is_empty());

@@ -1,6 +1,6 @@
-//! The supervisor with the real `todo-backend` (built by the test when missing): Online,
-//! the token works and rotates, data survives kill -9 and respawn without a refused connection,
-//! and a SIGKILLed host leaves no backend behind.
+//! The supervisor with a real backend, the framework's fixture (built by the test when missing):
+//! Online, the token works and rotates, data survives kill -9 and respawn without a refused
+//! connection, and a SIGKILLed host leaves no backend behind.
 
 mod common;
 
@@ -28,11 +28,11 @@ fn real_backend_online_token_rotation_and_kill_9() {
         "migrated into the data dir"
     );
     assert_eq!(http_get(&first.url, "/healthz", None).unwrap(), 200);
-    assert_eq!(http_get(&first.url, "/api/todos", None).unwrap(), 401);
+    assert_eq!(http_get(&first.url, "/api/items", None).unwrap(), 401);
     let (status, body) = http(
         &first.url,
         "POST",
-        "/api/todos",
+        "/api/items",
         Some(&token(&first)),
         Some(r#"{"title":"survives restarts"}"#),
     )
@@ -70,13 +70,13 @@ fn real_backend_online_token_rotation_and_kill_9() {
     assert_eq!(second.url, first.url);
     assert_eq!(events.rotated_tokens(), [token(&second)]);
     assert_eq!(
-        http_get(&second.url, "/api/todos", Some(&token(&first))).unwrap(),
+        http_get(&second.url, "/api/items", Some(&token(&first))).unwrap(),
         401
     );
     let (status, body) = http(
         &second.url,
         "GET",
-        "/api/todos",
+        "/api/items",
         Some(&token(&second)),
         None,
     )
@@ -89,7 +89,7 @@ fn real_backend_online_token_rotation_and_kill_9() {
         online(s) && s.token != second.token
     });
     assert_eq!(
-        http_get(&third.url, "/api/todos", Some(&token(&third))).unwrap(),
+        http_get(&third.url, "/api/items", Some(&token(&third))).unwrap(),
         200
     );
     let pids = events.child_pids();
@@ -111,7 +111,7 @@ fn real_backend_online_token_rotation_and_kill_9() {
 fn host_sigkill_takes_the_real_backend_along() {
     let layout = Layout::real();
     let mut host = Command::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
-        .args(["--org", "qmlbridge", "--app", "todo"])
+        .args(["--org", ORG, "--app", APP])
         .arg("--exe-dir")
         .arg(&layout.exe_dir)
         .arg("--data-dir")

@@ -1,6 +1,7 @@
-//! The shared prelude of the supervisor's integration tests: a temporary install layout whose
-//! `bin/todo-backend` is a script (tests/scripts/*.py), polling helpers with generous
-//! deadlines (never timing assertions), a raw HTTP client and /proc inspection.
+//! The shared prelude of the supervisor's integration tests: a temporary install layout of the
+//! app [`APP`] whose `bin/fixture-backend` is a script (tests/scripts/*.py) or the framework's
+//! fixture backend, polling helpers with generous deadlines (never timing assertions), a raw HTTP
+//! client and /proc inspection.
 
 #![allow(dead_code)] // each test binary uses a different part of the prelude
 
@@ -14,6 +15,12 @@ use std::time::{Duration, Instant};
 use std::{fs, thread};
 
 use qmlbridge_supervisor::{ConnectionState, Event, Options, Snapshot, Supervisor};
+
+/// The organisation every layout is installed for: the data dir's first component.
+pub const ORG: &str = "qmlbridge";
+/// The app every layout is installed as: `Options::new(ORG, APP)` looks for the backend binary
+/// `fixture-backend` (`<app>-backend`) and the `share/fixture` fallbacks.
+pub const APP: &str = "fixture";
 
 /// How long any wait may take before the test fails: long, because the machine may be loaded.
 pub const PATIENCE: Duration = Duration::from_secs(45);
@@ -36,7 +43,7 @@ pub fn script(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// A temporary install: `<exe>/bin/todo-backend`, `<exe>/backend/`, `<exe>/Caddyfile`, a
+/// A temporary install: `<exe>/bin/fixture-backend`, `<exe>/backend/`, `<exe>/Caddyfile`, a
 /// data dir, and the fake backend's record dir.
 pub struct Layout {
     pub tmp: tempfile::TempDir,
@@ -71,7 +78,7 @@ impl Layout {
         layout
     }
 
-    /// A given executable as the backend (the real `todo-backend`).
+    /// A given executable as the backend.
     pub fn binary(bin: &Path) -> Layout {
         let layout = Layout::empty();
         let body = format!("#!/bin/sh\nexec '{}' \"$@\"\n", bin.display());
@@ -79,26 +86,24 @@ impl Layout {
         layout
     }
 
-    /// The real backend, laid out as an install: `bin/todo-backend`, `backend/` and
-    /// `Caddyfile` are symlinks into this repository and its target dir.
+    /// The real fixture backend, laid out as an install: `bin/fixture-backend` and `Caddyfile`
+    /// are symlinks into the target dir and this repository; `backend/` (its working directory)
+    /// stays empty, as the fixture embeds its migrations and serves no files of its own.
     pub fn real() -> Layout {
         let layout = Layout::empty();
-        let repo = repo_root();
-        fs::remove_dir(layout.exe_dir.join("backend")).unwrap();
         fs::create_dir_all(layout.exe_dir.join("bin")).unwrap();
         let link = |from: &Path, to: &str| {
             std::os::unix::fs::symlink(from, layout.exe_dir.join(to)).unwrap()
         };
-        link(real_backend(), "bin/todo-backend");
-        link(&repo.join("examples/todo/backend"), "backend");
-        link(&repo.join("Caddyfile"), "Caddyfile");
+        link(real_backend(), "bin/fixture-backend");
+        link(&repo_root().join("Caddyfile"), "Caddyfile");
         layout
     }
 
     pub fn empty() -> Layout {
         let tmp = tempfile::tempdir().expect("tempdir");
         let exe_dir = tmp.path().join("opt");
-        let data_dir = tmp.path().join("data/qmlbridge/todo");
+        let data_dir = tmp.path().join("data").join(ORG).join(APP);
         let fake_dir = tmp.path().join("fake");
         fs::create_dir_all(exe_dir.join("backend")).unwrap();
         fs::create_dir_all(&fake_dir).unwrap();
@@ -111,7 +116,7 @@ impl Layout {
     }
 
     fn install(&self, body: &str) {
-        let bin = self.exe_dir.join("bin/todo-backend");
+        let bin = self.exe_dir.join("bin/fixture-backend");
         fs::create_dir_all(bin.parent().unwrap()).unwrap();
         fs::write(&bin, body).unwrap();
         fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
@@ -124,7 +129,7 @@ impl Layout {
 
     /// Options for this layout with test-friendly probe timings (not the thresholds under test).
     pub fn options(&self) -> Options {
-        let mut opts = Options::new("qmlbridge", "todo");
+        let mut opts = Options::new(ORG, APP);
         opts.exe_dir = Some(self.exe_dir.clone());
         opts.data_dir = Some(self.data_dir.clone());
         opts.probe_interval = Duration::from_millis(200);
@@ -166,27 +171,28 @@ pub fn repo_root() -> PathBuf {
         .unwrap()
 }
 
-/// `target/<profile>/todo-backend` (the todo example's backend), built by `cargo build -p todo-backend` (a no-op
-/// when it is fresh), so `cargo test` works on a clean clone.
+/// `target/<profile>/examples/fixture` (the framework's fixture backend, backend/examples/fixture),
+/// built by `cargo build -p qmlbridge-backend --example fixture` (a no-op when it is fresh), so
+/// `cargo test` works on a clean clone.
 pub fn real_backend() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let profile_dir = Path::new(env!("CARGO_BIN_EXE_qmlbridge-supervise"))
             .parent()
             .unwrap();
-        let bin = profile_dir.join("todo-backend");
+        let bin = profile_dir.join("examples/fixture");
         let target_dir = profile_dir.parent().unwrap();
         let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
         cargo
-            .args(["build", "-p", "todo-backend", "--bin", "todo-backend"])
+            .args(["build", "-p", "qmlbridge-backend", "--example", "fixture"])
             .arg("--target-dir")
             .arg(target_dir)
             .current_dir(repo_root());
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cargo.arg("--release");
         }
-        let status = cargo.status().expect("run cargo build -p todo-backend");
-        assert!(status.success(), "cargo build -p todo-backend failed");
+        let status = cargo.status().expect("run cargo build --example fixture");
+        assert!(status.success(), "cargo build --example fixture failed");
         assert!(bin.exists(), "{} missing after the build", bin.display());
         bin
     })

@@ -172,7 +172,7 @@ def migrate():
     if "migrate_fail" in FLAGS:
         for i in range(20):
             say(f"migrate: noise {i}")
-        say("migrate: 0003_todos refused: checksum mismatch")
+        say("migrate: 0003_create_chores refused: checksum mismatch")
         sys.exit(1)
     if "migrate_hang" in FLAGS:
         grandchild("migrate_grandchildren")
