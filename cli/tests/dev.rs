@@ -531,27 +531,23 @@ fn bad_input_is_refused_before_anything_starts() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--attach ftp://x: not an http"), "{err}");
 
-    // A manifest whose crates are not in a cargo workspace there.
-    let todo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/todo");
-    std::fs::copy(
-        todo.join("qmlbridge.toml"),
-        tmp.path().join("qmlbridge.toml"),
-    )
-    .unwrap();
+    // A valid manifest (every file it names exists) whose crates are not in a cargo workspace
+    // there.
+    let manifest = r#"
+name = "bookmarks"
+display_name = "Bookmarks"
+org = "example"
+identifier = "org.example.Bookmarks"
+version = "0.1.0"
+comment = "Keep your bookmarks"
+categories = ["Utility"]
+icon = "assets/icon.svg"
+caddyfile = "Caddyfile"
+"#;
     std::fs::write(tmp.path().join("Caddyfile"), "").unwrap();
-    let manifest = std::fs::read_to_string(tmp.path().join("qmlbridge.toml"))
-        .unwrap()
-        .replace(
-            "caddyfile = \"../../Caddyfile\"",
-            "caddyfile = \"Caddyfile\"",
-        );
     std::fs::create_dir(tmp.path().join("assets")).unwrap();
     std::fs::create_dir(tmp.path().join("backend")).unwrap();
-    std::fs::copy(
-        todo.join("assets/icon.svg"),
-        tmp.path().join("assets/icon.svg"),
-    )
-    .unwrap();
+    std::fs::write(tmp.path().join("assets/icon.svg"), "<svg/>").unwrap();
     std::fs::write(tmp.path().join("qmlbridge.toml"), manifest).unwrap();
     let (code, err) = run(&["--app", tmp.path().to_str().unwrap()]);
     assert_eq!(code, Some(2), "{err}");
