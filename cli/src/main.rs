@@ -77,9 +77,10 @@ enum Command {
     ///
     /// A saved QML file reloads the window from disk (same position and size; errors shown in the
     /// window and here). A saved backend source, migration or Caddyfile rebuilds the backend and
-    /// swaps it in on the held socket: migrations first, no request refused; a failed build keeps
-    /// the old backend serving. A saved host source rebuilds and restarts the window. Ctrl-C stops
-    /// everything it started.
+    /// swaps it in on the held socket: migrations first, no request refused; a failed build, or a
+    /// migration that cannot apply (checked first), keeps the old backend serving. A saved host
+    /// source rebuilds and restarts the window. The backend's URL and token stay the same for the
+    /// session (PORT and BRIDGE_TOKEN choose them). Ctrl-C stops everything it started.
     Dev {
         /// The app's directory, where its qmlbridge.toml is.
         #[arg(long, value_name = "DIR", default_value = ".")]

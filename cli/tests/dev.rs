@@ -10,7 +10,8 @@
 //!    window's model follows the new backend (a row written after the swap appears).
 //! 3. A broken backend build prints the compiler's errors and the old backend keeps answering;
 //!    the fix is swapped in. A migration that cannot apply fails the check before the swap, and
-//!    the old backend keeps answering. A host edit rebuilds and restarts the window; the data stays.
+//!    the old backend keeps answering. A host edit rebuilds and restarts the window at the same
+//!    URL; the data stays.
 //! 4. Ctrl-C leaves no process; so does SIGKILL of `qmlbridge dev` (the host's parent-death signal).
 //! 5. `--attach URL`: nothing is spawned, QML reload still works.
 
@@ -333,7 +334,8 @@ fn the_edit_loop() {
     let (i, _) = session
         .out
         .wait_from(i, "a new window", |l| l.starts_with("[dev] window started"));
-    let (_, url) = session.online(i);
+    let (_, new_url) = session.online(i);
+    assert_eq!(new_url, url, "a new host keeps the session's URL");
     wait_until("the old host gone", || {
         let now = processes_of(&app.host_exe());
         old_hosts.iter().all(|p| !now.contains(p))

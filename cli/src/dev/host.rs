@@ -23,6 +23,8 @@ pub(crate) struct Host {
     attach: Option<String>,
     /// Bundled: the session's backend token (every spawn gets it; the host's `fixed_token`).
     token: Option<Secret>,
+    /// Bundled: the session's port (`PORT` of every host), so a new host keeps the URL.
+    port: Option<u16>,
     child: Option<Child>,
 }
 
@@ -30,14 +32,15 @@ impl Host {
     /// A session's host, not started yet. Bundled: the session token is written to
     /// `<data>/var/dev-token` (0600) for the developer's own tools.
     pub(crate) fn new(layout: &Layout, attach: Option<String>) -> Result<Host> {
-        let token = match attach {
-            Some(_) => None,
-            None => Some(session_token(layout)?),
+        let (token, port) = match attach {
+            Some(_) => (None, None),
+            None => (Some(session_token(layout)?), Some(session_port()?)),
         };
         Ok(Host {
             layout: layout.clone(),
             attach,
             token,
+            port,
             child: None,
         })
     }
@@ -95,6 +98,9 @@ impl Host {
                 cmd.env("BRIDGE_URL", url);
             }
             (None, token) => {
+                if let Some(port) = self.port {
+                    cmd.env("PORT", port.to_string());
+                }
                 cmd.env_remove("BRIDGE_URL")
                     .env("BRIDGE_BACKEND_BIN", self.layout.backend_bin())
                     .env("BRIDGE_BACKEND_DIR", &self.layout.backend_dir)
@@ -144,6 +150,27 @@ impl Drop for Host {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// `PORT` when the developer set one, else a port free now: every host of the session binds it
+/// (the supervisor's socket, docs/contract.md §3), so the URL outlives host restarts too.
+fn session_port() -> Result<u16> {
+    let given = std::env::var("PORT").ok().filter(|p| !p.trim().is_empty());
+    let port = match given {
+        Some(p) => p
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| Error::Usage(format!("PORT={p}: not a port number")))?,
+        None => 0,
+    };
+    if port != 0 {
+        return Ok(port);
+    }
+    // The host binds it again at once (std's listeners set SO_REUSEADDR).
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Error::Usage(format!("cannot find a free port for the session: {e}")))
 }
 
 /// `BRIDGE_TOKEN` when the developer set one, else a fresh one; written to `<data>/var/dev-token`.
