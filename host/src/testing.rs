@@ -187,3 +187,18 @@ pub fn get(snapshot: &Snapshot, path: &str) -> Option<String> {
     stream.read_to_string(&mut out).ok()?;
     out.starts_with("HTTP/1.1 200").then_some(out)
 }
+
+/// `method path` through the request path QML's `RestClient` and `RestModel` use (the session's
+/// URL and token of the moment, the retry after a token rotation or a reset; docs/contract.md
+/// §9): the status and the body as text. For tests of what an app's QML would see.
+pub async fn request(method: &str, path: &str) -> Result<(u16, String), String> {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+    let response = crate::rest::http::send(method, path, &[], None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = response
+        .text
+        .clone()
+        .unwrap_or_else(|| response.body.to_string());
+    Ok((response.status.as_u16(), text))
+}
