@@ -4,11 +4,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The QmlBridge type info of the most recent host build: $CARGO_TARGET_DIR's, else the newer of
-# target/ (`make test`) and target/qt (`make run`, the Qt builds' dir).
+# target/ (`make test`) and target/qt (`make run`, `make appimage`: the Qt builds' dir) among
+# those that have the test fixture's module too (only a workspace-wide build makes it).
 if [ -n "${CARGO_TARGET_DIR:-}" ]; then
   modules=$CARGO_TARGET_DIR/cxxqt/qml_modules
 else
-  modules=$(ls -td target/cxxqt/qml_modules target/qt/cxxqt/qml_modules 2>/dev/null | head -n1 || true)
+  modules=
+  for dir in $(ls -td target/cxxqt/qml_modules target/qt/cxxqt/qml_modules 2>/dev/null || true); do
+    if [ -f "$dir/Fixture/qmldir" ]; then
+      modules=$dir
+      break
+    fi
+  done
   modules=${modules:-target/cxxqt/qml_modules}
 fi
 qmllint=$(command -v qmllint6 || command -v qmllint || echo /usr/lib/qt6/bin/qmllint)
