@@ -159,9 +159,9 @@ fn sigterm_answers_the_requests_already_on_their_way() {
 
     server.signal(Signal::SIGTERM);
     // The stop has begun once the listener is gone; then give the connections' tasks time to
-    // see it before the requests arrive.
+    // see it before the requests arrive (well within the 1 s a waiting connection is given).
     support::eventually(|| TcpStream::connect(server.addr).is_err().then_some(()));
-    std::thread::sleep(std::time::Duration::from_millis(100));
+    std::thread::sleep(std::time::Duration::from_millis(25));
     fresh.write_all(get.as_bytes()).unwrap();
     partial.write_all(b"\r\n").unwrap();
     for (name, stream) in [("fresh", &mut fresh), ("partial head", &mut partial)] {
