@@ -9,9 +9,9 @@
 //!    there, a client looping on `GET /api/...` across the swaps saw no failed request, and the
 //!    window's model follows the new backend (a row written after the swap appears).
 //! 3. A broken backend build prints the compiler's errors and the old backend keeps answering;
-//!    the fix is swapped in. A migration that cannot apply fails the check before the swap, and
-//!    the old backend keeps answering. A host edit rebuilds and restarts the window at the same
-//!    URL; the data stays.
+//!    the fix is swapped in. A migration that cannot apply, saved with a host edit, fails the
+//!    check before the swap: the old backend keeps answering and the host's restart waits. Once
+//!    the migration is fixed, the host is rebuilt and restarted at the same URL; the data stays.
 //! 4. Ctrl-C leaves no process; so does SIGKILL of `qmlbridge dev` (the host's parent-death signal).
 //! 5. `--attach URL`: nothing is spawned, QML reload still works.
 
@@ -285,8 +285,11 @@ fn the_edit_loop() {
         .wait_from(mark, "the fix swapped in", |l| l.contains(": swapped in "));
     assert_eq!(get(&url, "/api/notes").unwrap().0, 200);
 
-    // A migration that cannot apply: the build passes, the check before the swap does not, and
-    // the old backend keeps serving (the swap would have stopped it first).
+    // A migration that cannot apply, saved with a host edit: the build passes, the check before
+    // the swap does not, the old backend keeps serving (the swap would have stopped it first)
+    // and the host's restart waits for the fix (a new host would start the failing backend).
+    let host_main = app.root.join("host/src/main.rs");
+    let old_hosts = processes_of(&app.host_exe());
     let migrations = app.root.join("backend/migrations");
     let next = std::fs::read_dir(&migrations).unwrap().count() + 1;
     let broken = migrations.join(format!("{next:04}_notes_again.sql"));
@@ -297,8 +300,12 @@ fn the_edit_loop() {
         "CREATE TABLE \"notes\" (\"id\" INTEGER PRIMARY KEY);\n",
     )
     .unwrap();
+    append(&host_main, "// a host edit\n");
     let (i, _) = session.out.wait_from(mark_out, "check failed", |l| {
         l.starts_with("[dev] backend check failed")
+    });
+    session.out.wait_from(i, "the old backend kept", |l| {
+        l == "[dev] the running backend keeps serving; save a fix to retry"
     });
     session
         .err
@@ -316,18 +323,20 @@ fn the_edit_loop() {
         200,
         "the old backend answers"
     );
+    let (w, _) = session.out.wait_from(i, "the host's restart put off", |l| {
+        l == "[dev] the host's restart waits for that fix"
+    });
+    assert!(
+        !session.out.all()[mark_out..w]
+            .iter()
+            .any(|l| l.starts_with("[dev] window started")),
+        "no new host before the fix"
+    );
+
+    // The fix: the backend checked again, and the host's restart that waited: rebuilt, a new
+    // window at the same URL, the data still there (it is the backend's).
     let mark = session.out.len();
     std::fs::remove_file(&broken).unwrap();
-    session
-        .out
-        .wait_from(mark, "the fix swapped in", |l| l.contains(": swapped in "));
-    assert_eq!(get(&url, "/api/notes").unwrap().0, 200);
-
-    // The host's Rust: rebuilt, a new window, the data still there (it is the backend's).
-    let host_main = app.root.join("host/src/main.rs");
-    let old_hosts = processes_of(&app.host_exe());
-    let mark = session.out.len();
-    append(&host_main, "// a host edit\n");
     let (i, _) = session.out.wait_from(mark, "host built", |l| {
         l.starts_with("[dev] host built in ")
     });

@@ -79,6 +79,8 @@ pub fn dev(opts: &DevOptions) -> Result<()> {
         BTreeSet::from([Kind::Backend, Kind::Host])
     };
     let mut need = everything.clone();
+    // What a step had to put off until the next save (a host restart behind a failed check).
+    let mut deferred = BTreeSet::new();
     loop {
         if stop.load(Ordering::SeqCst) {
             break;
@@ -93,12 +95,15 @@ pub fn dev(opts: &DevOptions) -> Result<()> {
             ));
         }
         if !need.is_empty() {
-            step(&layout, &mut host, &need, &stop);
+            deferred = step(&layout, &mut host, &need, &stop);
             need.clear();
         }
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(Msg::Saved(paths)) => {
                 need = rules.kinds(paths.iter().map(PathBuf::as_path));
+                if !need.is_empty() {
+                    need.append(&mut deferred);
+                }
                 // One save of several files (a resource and its migration) comes as several
                 // batches: a build waits for the burst to end, so it runs once; a reload does not.
                 loop {
@@ -130,8 +135,14 @@ pub fn dev(opts: &DevOptions) -> Result<()> {
     Ok(())
 }
 
-/// What one batch of saves asks for, cheapest first where that keeps the window current.
-fn step(layout: &Layout, host: &mut Host, need: &BTreeSet<Kind>, stop: &AtomicBool) {
+/// What one batch of saves asks for, cheapest first where that keeps the window current; returns
+/// what it put off until the next save.
+fn step(
+    layout: &Layout,
+    host: &mut Host,
+    need: &BTreeSet<Kind>,
+    stop: &AtomicBool,
+) -> BTreeSet<Kind> {
     let attached = host.attached();
     let backend = need.contains(&Kind::Backend) && !attached;
     if need.contains(&Kind::Backend) && attached {
@@ -146,14 +157,30 @@ fn step(layout: &Layout, host: &mut Host, need: &BTreeSet<Kind>, stop: &AtomicBo
         match build(layout, "backend", &bin, stop) {
             Ok(took) => {
                 say(&format!("backend built in {:.1} s", took.as_secs_f64()));
-                if !restart_host && check(layout) {
+                // A new host would start this backend too: with a failed check, it waits for a
+                // fix like the swap does, and the running window and backend stay.
+                if !check(layout) {
+                    if host.running() {
+                        say("the running backend keeps serving; save a fix to retry");
+                        // The failing build is the one on disk now: every next save checks it
+                        // again, so no host starts it before it fits.
+                        let mut later = BTreeSet::from([Kind::Backend]);
+                        if restart_host {
+                            say("the host's restart waits for that fix");
+                            later.insert(Kind::Host);
+                        }
+                        return later;
+                    }
+                    say("starting anyway: the window shows the backend's error until a fix");
+                }
+                if !restart_host {
                     host.swap_backend();
                 }
             }
             Err(()) => {
                 say("backend build failed: the running backend keeps serving; save a fix to retry");
                 if !host.running() {
-                    return;
+                    return BTreeSet::new();
                 }
             }
         }
@@ -168,6 +195,7 @@ fn step(layout: &Layout, host: &mut Host, need: &BTreeSet<Kind>, stop: &AtomicBo
             Err(()) => say("host build failed: the running window stays; save a fix to retry"),
         }
     }
+    BTreeSet::new()
 }
 
 /// Whether the new backend would start on the session's database: its `migrate --check` (its
@@ -198,8 +226,7 @@ fn check(layout: &Layout) -> bool {
         Err(e) => format!("cannot run {}: {e}", layout.backend_bin().display()),
     };
     say(&format!(
-        "backend check failed ({failed}): its migrations or tables do not fit the database; \
-         the running backend keeps serving; save a fix to retry"
+        "backend check failed ({failed}): its migrations or tables do not fit the database"
     ));
     false
 }
