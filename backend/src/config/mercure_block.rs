@@ -77,6 +77,17 @@ pub(super) fn parse(
             }
         }
     }
+    // A replay counts against the subscriber's queue (docs/contract.md §8): with a longer
+    // history, a subscriber reconnecting from far back would be cut off at once, every time.
+    if config.history_size > config.subscriber_queue {
+        let msg = format!(
+            "mercure: history_size {} is larger than subscriber_queue {}: a subscriber \
+             reconnecting from the oldest update would get a replay its queue cannot hold, and \
+             its stream would end at once each time; keep history_size at most subscriber_queue",
+            config.history_size, config.subscriber_queue
+        );
+        return Err(src.error(d.line, msg));
+    }
     Ok(config)
 }
 

@@ -212,6 +212,13 @@ fn errors_name_file_and_line() {
             "Caddyfile:4: unknown mercure option \"frobnicate\"",
         ),
         (
+            "x:1 {\n mercure {\n  history_size 2000\n }\n}\n",
+            "Caddyfile:2: mercure: history_size 2000 is larger than subscriber_queue 1000: a \
+             subscriber reconnecting from the oldest update would get a replay its queue cannot \
+             hold, and its stream would end at once each time; keep history_size at most \
+             subscriber_queue",
+        ),
+        (
             "x:1 {\n request_body {\n  max_size lots\n }\n}\n",
             "Caddyfile:3: max_size: invalid size \"lots\"",
         ),
