@@ -306,10 +306,10 @@ const HEAD_AT_STOP: Duration = Duration::from_secs(1);
 /// with nothing arrived is closed at once.
 async fn connection(conn: Arc<Conn>, router: axum::Router, stop: CancellationToken) {
     let shared = Arc::clone(&conn);
-    // What tracking costs per request (the keep-alive fast path): here a relaxed store, a relaxed
-    // load (`stopping`) and one `Arc` clone (the end marker; the extension's was there before); in `ConnIo` a relaxed load
-    // per read and per flush, and a store each when the phase changes. No allocation, no
-    // syscall: the clock is `track`'s coarse one.
+    // What tracking costs per request (the keep-alive fast path): here a relaxed store, a
+    // relaxed load (`stopping`) and one `Arc` clone (the end marker; the extension's was there
+    // before); in `ConnIo` a relaxed load per read and per flush, and a store each when the phase
+    // changes. No allocation, no syscall: the clock is `track`'s coarse one.
     let service = hyper::service::service_fn(move |mut req: http::Request<_>| {
         shared.activity.on_request();
         req.extensions_mut().insert(Arc::clone(&shared));

@@ -196,9 +196,7 @@ pub async fn request(method: &str, path: &str) -> Result<(u16, String), String> 
     let response = crate::rest::http::send(method, path, &[], None)
         .await
         .map_err(|e| e.to_string())?;
-    let text = response
-        .text
-        .clone()
-        .unwrap_or_else(|| response.body.to_string());
-    Ok((response.status.as_u16(), text))
+    let status = response.status.as_u16();
+    let text = response.text.unwrap_or_else(|| response.body.to_string());
+    Ok((status, text))
 }

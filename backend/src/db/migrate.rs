@@ -9,7 +9,7 @@
 //!
 //! [`rehearse`] is the same run in one transaction that is rolled back (`migrate --check`).
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -58,11 +58,7 @@ pub(crate) fn run(
 ) -> Result<Vec<&'static str>> {
     let mut applied = Vec::new();
     loop {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| Error::db("locking the database for migrations", e))?;
-        tx.execute_batch(TABLE)
-            .map_err(|e| Error::db("creating qmlbridge_migrations", e))?;
+        let tx = begin(conn)?;
         let Some(next) = pending(&tx, migrations)? else {
             tx.commit().map_err(|e| Error::db("committing", e))?;
             return Ok(applied);
@@ -85,11 +81,7 @@ pub(crate) fn rehearse(
     migrations: &'static [Migration],
     then: impl FnOnce(&Connection) -> Result<()>,
 ) -> Result<Vec<&'static str>> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| Error::db("locking the database for migrations", e))?;
-    tx.execute_batch(TABLE)
-        .map_err(|e| Error::db("creating qmlbridge_migrations", e))?;
+    let tx = begin(conn)?;
     let mut applied = Vec::new();
     while let Some(next) = pending(&tx, migrations)? {
         apply(&tx, next)?;
@@ -98,6 +90,16 @@ pub(crate) fn rehearse(
     then(&tx)?;
     tx.rollback().map_err(|e| Error::db("rolling back", e))?;
     Ok(applied)
+}
+
+/// Takes the write lock (`BEGIN IMMEDIATE`) and makes sure the ledger table is there.
+fn begin(conn: &mut Connection) -> Result<Transaction<'_>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| Error::db("locking the database for migrations", e))?;
+    tx.execute_batch(TABLE)
+        .map_err(|e| Error::db("creating qmlbridge_migrations", e))?;
+    Ok(tx)
 }
 
 /// Runs `next` and records it, in the caller's transaction.

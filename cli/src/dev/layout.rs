@@ -100,17 +100,9 @@ impl Layout {
             .join(&self.manifest.backend.bin)
     }
 
-    /// The database the session's backends use: `DATABASE_URL` as the developer set it, else
-    /// the app's data dir's, as the supervisor hands it (docs/contract.md §2).
+    /// The database the session's backends use, as the supervisor hands it to them.
     pub(crate) fn database_url(&self) -> Result<String> {
-        if let Some(url) = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            return Ok(url);
-        }
-        let data = self.data_dir()?;
-        Ok(format!(
-            "sqlite://{}",
-            data.join("var/data.sqlite").display()
-        ))
+        Ok(qmlbridge_supervisor::database_url(&self.data_dir()?))
     }
 
     /// The app's data dir, `${XDG_DATA_HOME:-~/.local/share}/<org>/<name>`.

@@ -25,6 +25,17 @@ pub fn data_dir(org: &str, app: &str) -> Result<PathBuf> {
     locate(org, app, &|name| std::env::var(name).ok())
 }
 
+/// The database every backend of the app in `data_dir` is given (docs/contract.md §2):
+/// `DATABASE_URL` when the user set one, else `sqlite://<data_dir>/var/data.sqlite`. The one copy
+/// of this rule: the supervisor hands it to each backend, and `qmlbridge dev` checks a new build
+/// against the same database.
+pub fn database_url(data_dir: &Path) -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("var/data.sqlite").display()))
+}
+
 /// [`data_dir`] with the environment given as a function.
 pub(crate) fn locate(
     org: &str,

@@ -60,7 +60,7 @@ mod state;
 mod supervise;
 
 pub use api::Supervisor;
-pub use datadir::data_dir;
+pub use datadir::{data_dir, database_url};
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use options::Options;

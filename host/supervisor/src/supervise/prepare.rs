@@ -133,8 +133,7 @@ pub(super) fn command(
         .as_ref()
         .map(Secret::expose)
         .unwrap_or_default();
-    let database = env("DATABASE_URL")
-        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("var/data.sqlite").display()));
+    let database = crate::datadir::database_url(data_dir);
     let mut ours: Vec<(&str, String)> = vec![
         ("BRIDGE_TOKEN", token.expose().to_string()),
         ("BRIDGE_ENV", "prod".into()),
