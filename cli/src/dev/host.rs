@@ -2,8 +2,8 @@
 //! to reload (`SIGUSR2`) or swap its backend (`SIGUSR1`), replaced after a host build, stopped
 //! gracefully (SIGTERM: it closes its window and stops its backend).
 
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
 
@@ -190,17 +190,46 @@ fn session_token(layout: &Layout) -> Result<Secret> {
         .create(&var)
         .map_err(Error::io(&var))?;
     let file: PathBuf = var.join("dev-token");
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&file)
-        .map_err(Error::io(&file))?;
-    std::io::Write::write_all(&mut out, token.expose().as_bytes()).map_err(Error::io(&file))?;
+    write_token(&file, &token)?;
     say(&format!(
         "the backend's token for your own tools: {} (Authorization: Bearer <it>)",
         file.display()
     ));
     Ok(token)
+}
+
+/// Writes `token` to `file`, private (0600) every time: a new file made 0600 beside it (what
+/// `tempfile` creates), then renamed over it. Opening the old file with a mode would keep
+/// whatever mode it already had (`open(2)` applies the mode only when it creates the file).
+fn write_token(file: &Path, token: &Secret) -> Result<()> {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let mut out = tempfile::Builder::new()
+        .prefix(".dev-token.")
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    std::io::Write::write_all(&mut out, token.expose().as_bytes()).map_err(Error::io(file))?;
+    out.persist(file).map_err(|e| Error::io(file)(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token file left readable by others (0644, e.g. by an older tool or a copy) is 0600 after
+    /// a session writes its token: the mode is the file's every time, not only when created.
+    #[test]
+    fn the_token_file_is_private_even_when_it_existed_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dev-token");
+        std::fs::write(&file, "old-token-that-is-longer-than-the-new-one").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_token(&file, &Secret::new("fresh".to_owned())).unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "mode {mode:o}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "fresh");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file left: {left:?}");
+    }
 }
