@@ -6,7 +6,8 @@
 # Steps: cargo release build of the host + backend packages -> AppDir (binaries, backend files
 # where the host's path resolution looks, Qt libraries/plugins/QML modules the way linuxdeploy's
 # Qt plugin bundles them, RUNPATH set with patchelf, qt.conf, desktop file, icons, metainfo,
-# licences) -> SquashFS -> AppImage type-2 runtime + SquashFS.
+# licences) -> SquashFS -> our AppImage type-2 runtime (packaging/runtime, built here, static)
+# + SquashFS, the payload's SHA-256 written into the runtime's .qmlbridge_payload section.
 #
 # Set by `qmlbridge bundle` (all required):
 #   QMLBRIDGE_APP_DIR          the app's root (cargo builds there)
@@ -27,16 +28,16 @@
 # Environment for a person:
 #   CARGO_TARGET_DIR          where cargo builds (default: the workspace's target/qt, the Qt builds' dir)
 #   APPIMAGE_SKIP_BUILD=1     use the release binaries already in $CARGO_TARGET_DIR/release
-#   APPIMAGE_COMP=gzip|xz     SquashFS compression (default gzip; the runtime cannot read zstd)
-#   APPIMAGE_BLOCK=128K       SquashFS block size (default 128K)
+#   APPIMAGE_COMP=gzip|zstd   SquashFS compression (default: see COMP below; the runtime reads both)
+#   APPIMAGE_BLOCK=128K       SquashFS block size (default: see BLOCK below)
+#   QMLBRIDGE_RUNTIME_TARGET_DIR  where the runtime is built (default: the framework's target/runtime,
+#                             its own dir so its static build never waits on the Qt build's lock)
 #
-# Why gzip with 128K blocks: the runtime's squashfuse decompresses a whole block for every page
-# the dynamic loader faults in, with a small cache. Measured on the 2-core dev machine (under load)
-# for the first `usr/bin/<host> --version` from a fresh mount, i.e. loading all of Qt:
-# xz/1M 10.8-13.6 s (26.8 MB image), xz/128K 2.4 s (29.2 MB), gzip/1M 1.6 s (37.0 MB),
-# gzip/128K 0.35-0.56 s (37.4 MB), gzip/64K 0.27 s (37.9 MB). xz would only buy size.
+# The runtime decompresses a whole block for every page the dynamic loader faults in (it keeps a
+# few blocks and the kernel keeps the pages). Measured: see the choice of COMP and BLOCK below.
 #
-# Nothing is downloaded except the crates.io crate that carries the runtime (through cargo).
+# Nothing is downloaded: the runtime is built from packaging/runtime with the crates cargo already
+# has (once fetched, bundling works offline).
 set -euo pipefail
 
 PKG=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,20 +57,18 @@ ID=$QMLBRIDGE_IDENTIFIER
 HOST_BIN=$QMLBRIDGE_HOST_BIN
 BACKEND_BIN=$QMLBRIDGE_BACKEND_BIN
 META=$QMLBRIDGE_META_DIR
-ARCH=x86_64
 OUT=$QMLBRIDGE_OUT
 BUILD=$QMLBRIDGE_BUILD_DIR
 APPDIR=$BUILD/AppDir
 COMP=${APPIMAGE_COMP:-gzip}
 BLOCK=${APPIMAGE_BLOCK:-128K}
+case $COMP in gzip | zstd) ;; *) die "APPIMAGE_COMP=$COMP: the runtime reads gzip and zstd" ;; esac
 MAX_BYTES=$((QMLBRIDGE_MAX_SIZE_MB * 1000 * 1000))
 STYLES=$QMLBRIDGE_QUICK_STYLES
 IFS=: read -r -a QML_DIRS <<<"$QMLBRIDGE_QML_DIRS"
 
-# The runtime: AppImageKit's type-2 runtime (git 8bbf694), as shipped in the `appimage` crate.
-RUNTIME_CRATE=appimage
-RUNTIME_CRATE_VERSION=0.4.0
-RUNTIME_SHA256=328e0d745c5c6817048c27bc3e8314871703f8f47ffa81a37cb06cd95a94b323
+FRAMEWORK=$(cd "$PKG/.." && pwd)
+RUNTIME_TARGET=x86_64-unknown-linux-gnu
 
 # Qt builds share <workspace target>/qt (as scripts/run.sh does), so the ~10 min cxx-qt build
 # happens once; the workspace is the app's (for the todo example, the framework's).
@@ -82,15 +81,17 @@ fi
 case $TARGET_DIR in /*) ;; *) TARGET_DIR=$PWD/$TARGET_DIR ;; esac
 
 QMAKE=$(command -v qmake6 || command -v qmake)
+# shellcheck disable=SC2034 # read by lib-deploy.sh
 QT_LIBS=$("$QMAKE" -query QT_INSTALL_LIBS)
 QT_PLUGINS=$("$QMAKE" -query QT_INSTALL_PLUGINS)
 QT_QML=$("$QMAKE" -query QT_INSTALL_QML)
 QT_LIBEXECS=$("$QMAKE" -query QT_INSTALL_LIBEXECS)
 
-for tool in mksquashfs patchelf desktop-file-validate cc strip ldd file; do
+for tool in mksquashfs patchelf desktop-file-validate cc strip ldd file readelf sha256sum; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh appimage)"
 done
 
+# shellcheck source=packaging/lib-deploy.sh
 source "$PKG/lib-deploy.sh"
 
 build_release() {
@@ -106,32 +107,20 @@ build_release() {
   done
 }
 
-# Prints the path of the pinned runtime, fetching the crate through cargo when needed.
-runtime_path() {
-  local dir=$BUILD/runtime-crate meta manifest rt
-  mkdir -p "$dir/src"
-  cat >"$dir/Cargo.toml" <<EOF
-[package]
-name = "qmlbridge-appimage-runtime-fetch"
-version = "0.0.0"
-edition = "2021"
-publish = false
-
-[dependencies]
-$RUNTIME_CRATE = "=$RUNTIME_CRATE_VERSION"
-
-# its own workspace root, not a member of the repo's workspace
-[workspace]
-EOF
-  : >"$dir/src/lib.rs"
-  meta=$(cargo metadata --format-version 1 --manifest-path "$dir/Cargo.toml")
-  manifest=$(grep -o "\"manifest_path\":\"[^\"]*/$RUNTIME_CRATE-$RUNTIME_CRATE_VERSION/Cargo.toml\"" \
-             <<<"$meta" | head -n1 | cut -d'"' -f4)
-  [ -n "$manifest" ] || die "crate $RUNTIME_CRATE $RUNTIME_CRATE_VERSION not found by cargo metadata"
-  rt=$(dirname "$manifest")/assets/runtime-$ARCH
-  [ -f "$rt" ] || die "$rt missing: the crate no longer ships the runtime"
-  echo "$RUNTIME_SHA256  $rt" | sha256sum --check --quiet - >&2 \
-    || die "runtime sha256 mismatch: $rt"
+# Builds the runtime statically (glibc's static archives; an explicit --target keeps build scripts
+# and proc macros dynamic) in its own target dir; prints its path.
+build_runtime() {
+  local dir=${QMLBRIDGE_RUNTIME_TARGET_DIR:-} rt
+  if [ -z "$dir" ]; then
+    dir=$(cd "$FRAMEWORK" && cargo metadata --format-version 1 --no-deps |
+      python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/runtime
+  fi
+  log "cargo build --release -p qmlbridge-appimage-runtime (static, target dir $dir)"
+  (cd "$FRAMEWORK" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$dir \
+     cargo build --release --quiet --target "$RUNTIME_TARGET" -p qmlbridge-appimage-runtime) >&2
+  rt=$dir/$RUNTIME_TARGET/release/runtime
+  file -b "$rt" | grep -Eq 'static-pie linked|statically linked' \
+    || die "$rt is not a static executable: $(file -b "$rt")"
   echo "$rt"
 }
 
@@ -185,27 +174,43 @@ assemble_appdir() {
 
   deploy_qt_plugins
   deploy_qml_modules
-  deploy_libraries "$APPDIR/usr/bin/$HOST_BIN" "$share/bin/$BACKEND_BIN" \
-    $(find "$APPDIR/usr/plugins" "$APPDIR/usr/qml" -name '*.so' -type f)
+  local plugins
+  mapfile -t plugins < <(find "$APPDIR/usr/plugins" "$APPDIR/usr/qml" -name '*.so' -type f)
+  deploy_libraries "$APPDIR/usr/bin/$HOST_BIN" "$share/bin/$BACKEND_BIN" "${plugins[@]}"
   set_runpaths
   write_qt_conf
   deploy_licences
 }
 
+# "<offset> <size>" (decimal) of ELF section $2 in file $1.
+section_extent() {
+  readelf -S -W "$1" | sed -n "s/^ *\[ *[0-9]*\] $2 \+[A-Z_]\+ \+[0-9a-f]\+ \([0-9a-f]\+\) \([0-9a-f]\+\) .*/\1 \2/p" |
+    { read -r off size && echo "$((16#$off)) $((16#$size))"; }
+}
+
 make_image() {
-  local rt=$1 payload=$BUILD/payload.squashfs comp_args=(-comp "$COMP")
-  [ "$COMP" = xz ] && comp_args+=(-Xbcj x86)
+  local rt=$1 payload=$BUILD/payload.squashfs head=$BUILD/runtime.head sha extent section
   log "mksquashfs ($COMP, $BLOCK blocks)"
   rm -f "$payload"
-  mksquashfs "$APPDIR" "$payload" -root-owned -noappend -no-xattrs -b "$BLOCK" "${comp_args[@]}" \
+  mksquashfs "$APPDIR" "$payload" -root-owned -noappend -no-xattrs -b "$BLOCK" -comp "$COMP" \
     -quiet -no-progress >/dev/null
   mkdir -p "$(dirname "$OUT")"
-  # A type-2 runtime finds the SquashFS at the end of its own ELF image (section headers are
-  # last in this runtime: e_shoff + e_shnum * e_shentsize == file size), so plain concatenation.
-  cat "$rt" "$payload" >"$OUT.tmp"
+  # The type-2 layout: the runtime, "AI\x02" at offset 8 (the spec's magic), then the payload
+  # right after the section header table, which this runtime has last (its offset rule).
+  cp "$rt" "$head"
+  chmod u+w "$head"
+  printf 'AI\002' | dd of="$head" bs=1 seek=8 conv=notrunc status=none
+  for section in .upd_info .sha256_sig .sig_key .qmlbridge_payload; do
+    [ -n "$(section_extent "$head" "$section")" ] || die "the runtime has no $section section"
+  done
+  # The payload's digest, so a start without FUSE finds its cache without hashing the payload.
+  sha=$(sha256sum "$payload" | cut -d' ' -f1)
+  extent=$(section_extent "$head" .qmlbridge_payload)
+  printf 'sha256=%s\n' "$sha" | dd of="$head" bs=1 seek="${extent%% *}" conv=notrunc status=none
+  cat "$head" "$payload" >"$OUT.tmp"
   chmod 0755 "$OUT.tmp"
   mv -f "$OUT.tmp" "$OUT"
-  [ "$("$OUT" --appimage-offset)" = "$(stat -c %s "$rt")" ] \
+  [ "$("$OUT" --appimage-offset)" = "$(stat -c %s "$head")" ] \
     || die "runtime reports a SquashFS offset other than its own size"
   [ "$(stat -c %s "$OUT")" -le $MAX_BYTES ] \
     || die "$OUT is $(stat -c %s "$OUT") bytes, over the $MAX_BYTES limit"
@@ -214,7 +219,7 @@ make_image() {
 main() {
   local t0=$SECONDS rt
   build_release
-  rt=$(runtime_path)
+  rt=$(build_runtime)
   assemble_appdir
   make_image "$rt"
   log "wrote $OUT ($(du -h "$OUT" | cut -f1), AppDir $(du -sh "$APPDIR" | cut -f1)) in $((SECONDS - t0)) s"

@@ -127,8 +127,10 @@ deploy_libraries() {
 set_runpaths() {
   local f dir up
   log "RUNPATH (patchelf)"
+  # shellcheck disable=SC2016 # a literal $ORIGIN, for the loader
   patchelf --set-rpath '$ORIGIN/../lib' "$APPDIR/usr/bin/$HOST_BIN"
   for f in "$APPDIR"/usr/lib/*.so*; do
+    # shellcheck disable=SC2016 # a literal $ORIGIN
     patchelf --set-rpath '$ORIGIN' "$f"
   done
   while read -r f; do
@@ -159,6 +161,11 @@ deploy_licences() {
   install -m 0644 "$PKG"/licenses/*.txt "$doc/"
   install -m 0644 /usr/share/common-licenses/LGPL-3 "$doc/LGPL-3"
   install -m 0644 /usr/share/common-licenses/GPL-3 "$doc/GPL-3"
+  # The runtime prepended to the payload is static: glibc's licence, and its crates as built.
+  install -m 0644 /usr/share/common-licenses/LGPL-2.1 "$doc/LGPL-2.1"
+  (cd "$FRAMEWORK" && cargo tree -p qmlbridge-appimage-runtime --target "$RUNTIME_TARGET" -e normal \
+     --prefix none --format '  {p} {l}' 2>/dev/null) | grep -v -e '(\*)' -e 'proc-macro' -e '(/' |
+    sort -u >>"$doc/AppImage-runtime.txt"
   declare -A done_pkg=()
   for f in $(cat "$BUILD/library-sources") \
            $(find "$APPDIR/usr/plugins" "$APPDIR/usr/qml" -name '*.so' -type f); do
@@ -167,7 +174,7 @@ deploy_licences() {
       "$APPDIR"/usr/qml/*) f=$QT_QML/${f#"$APPDIR"/usr/qml/} ;;
     esac
     pkg=$(dpkg-query -S "$f" 2>/dev/null | head -n1 | cut -d: -f1) || true
-    [ -z "$pkg" ] && pkg=$(dpkg-query -S "${f/#\/usr/}" 2>/dev/null | head -n1 | cut -d: -f1) || true
+    if [ -z "$pkg" ]; then pkg=$(dpkg-query -S "${f/#\/usr/}" 2>/dev/null | head -n1 | cut -d: -f1) || true; fi
     [ -z "$pkg" ] && continue
     [ -n "${done_pkg[$pkg]:-}" ] && continue
     done_pkg[$pkg]=1

@@ -34,8 +34,11 @@
 #      is stopped, exit status 0.
 # After Online, every run also checks that the host still runs and logged no QML load failure.
 #
-# Needs root (or unprivileged user namespaces), curl, libfuse2, Xvfb, xwininfo
-# (scripts/install-deps.sh appimage).
+# Then packaging/test-appimage-systems.sh runs the image as an unprivileged user on a Debian 13
+# root with FUSE 3, the same without FUSE, and this machine (APPIMAGE_TEST_SYSTEMS=0 skips that).
+#
+# Needs root (or unprivileged user namespaces), curl, Xvfb, xwininfo (scripts/install-deps.sh
+# appimage); the systems test needs root and debootstrap.
 # No timing is asserted; the seconds to Online are printed for information.
 set -euo pipefail
 
@@ -65,7 +68,13 @@ if [ "${1:-}" != --inside ]; then
   for tool in curl unshare desktop-file-validate appstreamcli readelf ldd Xvfb xwininfo; do
     command -v "$tool" >/dev/null || { log "$tool not found (scripts/install-deps.sh appimage)"; exit 1; }
   done
-  exec "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$IMG"
+  "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$IMG"
+  # The same image on a FUSE 3 system, one without FUSE, and this one, as an unprivileged user.
+  if [ "${APPIMAGE_TEST_SYSTEMS:-0}" = 1 ]; then
+    exec "$ROOT/packaging/test-appimage-systems.sh" "$IMG"
+  fi
+  log "APPIMAGE_TEST_SYSTEMS=${APPIMAGE_TEST_SYSTEMS}: other systems not tested"
+  exit 0
 fi
 IMG=$2
 WORK=$(mktemp -d) # on the namespace's private /tmp
@@ -148,11 +157,11 @@ check_online() {
     "$where"*/usr/share/$APP/bin/$BACKEND_BIN) ;;
     *) fail "backend runs $(readlink "/proc/$BACKEND_PID/exe"), not the image's (under $where)" ;;
   esac
-  grep -q "$where[^ ]*/usr/lib/libQt6Core.so.6" "/proc/$HOST_PID/maps" \
+  grep -q "${where}[^ ]*/usr/lib/libQt6Core.so.6" "/proc/$HOST_PID/maps" \
     || fail "the host did not map the image's libQt6Core"
   port=$(environ_var "$BACKEND_PID" PORT)
   token=$(environ_var "$BACKEND_PID" BRIDGE_TOKEN)
-  [ -n "$port" ] && [ ${#token} -ge 32 ] || fail "backend environment lacks PORT or BRIDGE_TOKEN"
+  if [ -z "$port" ] || [ ${#token} -lt 32 ]; then fail "backend environment lacks PORT or BRIDGE_TOKEN"; fi
   URL=http://127.0.0.1:$port
   code=$(curl -s -o /dev/null -w '%{http_code}' "$URL$API")
   [ "$code" = 401 ] || fail "GET $API without token: $code, want 401"
@@ -186,7 +195,7 @@ static_checks() {
   log "image $IMG: $size bytes"
   [ "$size" -le $MAX_BYTES ] || fail "image is $size bytes, over $MAX_BYTES"
   offset=$("$IMG" --appimage-offset) || fail "--appimage-offset failed"
-  [ "$offset" -gt 0 ] && [ "$offset" -lt "$size" ] || fail "bad SquashFS offset $offset"
+  if [ "$offset" -le 0 ] || [ "$offset" -ge "$size" ]; then fail "bad SquashFS offset $offset"; fi
   mkdir -p "$WORK/extract"
   (cd "$WORK/extract" && "$IMG" --appimage-extract >/dev/null) || fail "--appimage-extract failed"
   for f in AppRun "usr/bin/$HOST_BIN" "usr/share/$APP/bin/$BACKEND_BIN"; do
@@ -195,7 +204,7 @@ static_checks() {
   for f in usr/bin/qt.conf "usr/share/$APP/Caddyfile" usr/plugins/platforms/libqxcb.so \
            usr/plugins/platforms/libqoffscreen.so usr/qml/QtQuick/qmldir \
            usr/qml/QtQuick/Controls/qmldir usr/qml/QtQuick/Layouts/qmldir \
-           usr/share/doc/qmlbridge/Qt-LGPL-NOTICE.txt usr/share/doc/qmlbridge/AppImage-runtime-MIT.txt \
+           usr/share/doc/qmlbridge/Qt-LGPL-NOTICE.txt usr/share/doc/qmlbridge/AppImage-runtime.txt usr/share/doc/qmlbridge/LGPL-2.1 \
            usr/share/doc/qmlbridge/LGPL-3 "usr/share/metainfo/$ID.metainfo.xml" \
            "usr/share/applications/$ID.desktop" "usr/share/icons/hicolor/256x256/apps/$ID.png"; do
     [ -f "$root/$f" ] || fail "$f missing from the image"
@@ -211,6 +220,7 @@ static_checks() {
     || fail "appstreamcli validate $ID.metainfo.xml"
   [ -f "$root/$icon.png" ] || [ -f "$root/$icon.svg" ] || fail "icon $icon missing at the AppDir root"
   [ -e "$root/.DirIcon" ] || fail ".DirIcon missing"
+  # shellcheck disable=SC2016 # a literal $ORIGIN
   readelf -d "$root/usr/bin/$HOST_BIN" | grep -q 'RUNPATH.*\$ORIGIN/\.\./lib' \
     || fail "usr/bin/$HOST_BIN has no RUNPATH \$ORIGIN/../lib"
   # With the system's Qt hidden, every ELF must resolve all libraries, Qt ones from the image.

@@ -18,8 +18,11 @@ test=(qml6-module-qttest xvfb xauth x11-utils chromium procps psmisc fonts-dejav
       appstream)
 bench=(wrk xvfb x11-utils)
 # fonts-dejavu-core: the icon's text when `qmlbridge bundle` renders the PNG sizes.
-appimage=(squashfs-tools patchelf desktop-file-utils appstream file qt6-wayland libfuse2 curl xvfb
-          x11-utils fonts-dejavu-core)
+# fuse (fusermount) + libfuse2: the Debian 12 system the image is tested on (FUSE 2), and the old
+# runtime the bench compares with; debootstrap: the Debian 13 root packaging/test-appimage-systems.sh
+# builds; binutils (readelf): the runtime's sections.
+appimage=(squashfs-tools patchelf desktop-file-utils appstream file qt6-wayland libfuse2 fuse curl xvfb
+          x11-utils fonts-dejavu-core debootstrap binutils)
 screenshots=(imagemagick xvfb xauth curl fonts-dejavu-core)
 
 groups=("$@")
