@@ -73,7 +73,7 @@ if [ "${1:-}" != --inside ]; then
   if [ "${APPIMAGE_TEST_SYSTEMS:-0}" = 1 ]; then
     exec "$ROOT/packaging/test-appimage-systems.sh" "$IMG"
   fi
-  log "APPIMAGE_TEST_SYSTEMS=${APPIMAGE_TEST_SYSTEMS}: other systems not tested"
+  log "APPIMAGE_TEST_SYSTEMS=${APPIMAGE_TEST_SYSTEMS:-0}: other systems not tested"
   exit 0
 fi
 IMG=$2
