@@ -3,7 +3,7 @@
 # (the host migrates, spawns and supervises the backend; data in ~/.local/share/qmlbridge/todo).
 #
 #   PROFILE=release scripts/run.sh    # optimised build (a clean Qt build takes ~10 min per profile)
-#   CARGO_TARGET_DIR=...              # where to build (default target/qt)
+#   CARGO_TARGET_DIR=...              # where to build (default: target/ for debug, target/qt for release)
 #   BRIDGE_LOG=debug scripts/run.sh   # more host logging (stderr and <data>/var/log/host.log)
 #
 # Extra arguments go to the host. For dev mode (a backend you run yourself) see README.md.
@@ -11,14 +11,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 profile=${PROFILE:-debug}
-flags=()
-[ "$profile" = release ] && flags+=(--release)
-# Qt builds share target/qt (as the AppImage build does), so the ~10 min cxx-qt build happens once.
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/qt}
-cargo build "${flags[@]}" -p todo-backend -p todo
+# cxx-qt-lib's C++ (~10 min on two cores) is built once per set of build-dependency features: a
+# debug build of the whole workspace in target/ resolves them as `make test` does, so `make run`
+# and `make test` share one debug build; release builds share target/qt with `make appimage`.
+if [ "$profile" = release ]; then
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/qt}
+  cargo build --release -p todo-backend -p todo
+else
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+  cargo build --workspace
+fi
 bin=$CARGO_TARGET_DIR/$profile
 
-# Bundled mode; the host finds the backend binary beside itself, but target/qt/<profile> hides the
+# Bundled mode; the host finds the backend binary beside itself, but target/<profile> hides the
 # todo example's backend dir and the Caddyfile from its search, so name all three.
 unset BRIDGE_URL
 export BRIDGE_BACKEND_BIN="${BRIDGE_BACKEND_BIN:-$bin/todo-backend}"

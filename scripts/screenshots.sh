@@ -8,8 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target/qt}
-cargo build -p todo-backend -p todo
+# The workspace's debug build in target/, the one `make run` and `make test` share (scripts/run.sh).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$repo/target}
+cargo build --workspace
 bin=$CARGO_TARGET_DIR/debug
 out=$repo/screenshots
 mkdir -p "$out"
