@@ -1,7 +1,8 @@
 //! `qmlbridge-cli`: what the `qmlbridge` binary does. `new` writes an app from the skeleton in
 //! the framework's `templates/app`, `icon` renders an SVG to the PNG sizes, `bundle` packages an
 //! app as an AppImage from its `qmlbridge.toml` (through the framework's `packaging/` scripts),
-//! `dev` runs the edit loop (QML reload, backend rebuild and swap, host rebuild and restart).
+//! `dev` runs the edit loop (QML reload, backend rebuild and swap, host rebuild and restart),
+//! `lint` checks QML for labels that would render data as markup.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -10,6 +11,7 @@ mod bundle;
 mod dev;
 mod error;
 mod icon;
+mod lint;
 mod new;
 mod spec;
 
@@ -17,6 +19,7 @@ pub use bundle::{BundleOptions, bundle};
 pub use dev::{DevOptions, dev};
 pub use error::{Error, Result};
 pub use icon::{ICON_SIZES, render_icons};
+pub use lint::{Finding, lint};
 pub use new::{NewOptions, new_app};
 pub use spec::{DEFAULT_SPEC, FieldSpec, FieldType, ResourceSpec};
 

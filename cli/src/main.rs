@@ -90,6 +90,15 @@ enum Command {
         #[arg(long, value_name = "URL")]
         attach: Option<String>,
     },
+    /// Check QML for data shown as markup: a Text, Label, TextEdit or TextArea whose `text` is
+    /// bound to anything but a literal needs an explicit `textFormat` (docs/qml.md).
+    ///
+    /// Prints `file:line:col: message` per finding; exit 1 when there is one, 0 when clean,
+    /// 2 when a path does not exist or a file is not QML it can read.
+    Lint {
+        /// .qml files, or directories searched recursively (default: qml).
+        paths: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -155,6 +164,15 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Dev { app, attach } => {
             qmlbridge_cli::dev(&qmlbridge_cli::DevOptions { app, attach })?;
+        }
+        Command::Lint { paths } => {
+            let findings = qmlbridge_cli::lint(&paths)?;
+            for finding in &findings {
+                println!("{finding}");
+            }
+            if !findings.is_empty() {
+                anyhow::bail!("lint: {} finding(s)", findings.len());
+            }
         }
     }
     Ok(())
