@@ -37,6 +37,8 @@ Rectangle {
         Label {
             objectName: "offlineError"
             text: BackendConnection.error.length > 0 ? BackendConnection.error : qsTr("No reason given.")
+            // The supervisor's error may quote the backend: text, never markup (docs/qml.md).
+            textFormat: Text.PlainText
             wrapMode: Text.Wrap
             Layout.fillWidth: true
         }
@@ -44,6 +46,7 @@ Rectangle {
             text: BackendConnection.mode === BackendConnection.Dev
                 ? qsTr("Dev mode: the backend's log is in the terminal that runs it (%1).").arg(BackendConnection.url)
                 : qsTr("Last lines of %1/var/log/backend.log:").arg(BackendConnection.dataDir)
+            textFormat: Text.PlainText
             wrapMode: Text.Wrap
             opacity: 0.7
             Layout.fillWidth: true
@@ -57,6 +60,8 @@ Rectangle {
             TextArea {
                 objectName: "logTail"
                 text: BackendConnection.logTail
+                // The backend's log holds whatever clients sent: text, never markup.
+                textFormat: TextEdit.PlainText
                 readOnly: true
                 wrapMode: TextEdit.WrapAnywhere
                 font.family: "monospace"

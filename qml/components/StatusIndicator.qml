@@ -43,5 +43,6 @@ RowLayout {
     }
     Label {
         text: root.label
+        textFormat: Text.PlainText
     }
 }

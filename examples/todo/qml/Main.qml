@@ -37,6 +37,7 @@ ApplicationWindow {
             Label {
                 objectName: "modeLabel"
                 text: BackendConnection.mode === BackendConnection.Dev ? qsTr("dev") : qsTr("bundled")
+                textFormat: Text.PlainText
                 opacity: 0.7
             }
             StatusIndicator {
@@ -99,6 +100,8 @@ ApplicationWindow {
             objectName: "modelError"
             visible: window.todos.error.length > 0
             text: window.todos.error
+            // The backend's problem detail may quote what a client sent: text, never markup.
+            textFormat: Text.PlainText
             color: "#b00020"
             wrapMode: Text.Wrap
             Layout.fillWidth: true

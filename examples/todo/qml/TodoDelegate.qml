@@ -20,6 +20,8 @@ ItemDelegate {
         }
         Label {
             text: root.title
+            // Any client writes titles: `<img src=...>` must stay text (docs/qml.md).
+            textFormat: Text.PlainText
             font.strikeout: root.done
             opacity: root.done ? 0.55 : 1
             elide: Text.ElideRight
