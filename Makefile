@@ -3,6 +3,8 @@ SHELL := /bin/bash
 CARGO ?= cargo
 # The framework's own CLI, built from this checkout.
 QMLBRIDGE ?= $(CARGO) run --quiet -p qmlbridge-cli --
+# The QML `qmlbridge lint` checks (labels that would render data as markup; docs/qml.md).
+QML_DIRS = qml examples/todo/qml host/fixture/qml
 # What the todo image's end-to-end test checks over HTTP and on screen (packaging/test-appimage.sh).
 TODO_IMAGE_TEST = QMLBRIDGE_TEST_RESOURCE=todos QMLBRIDGE_WINDOW_TITLE="qmlbridge todo"
 
@@ -28,6 +30,7 @@ test: deps
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) test --workspace
 	scripts/qmllint.sh
+	$(QMLBRIDGE) lint $(QML_DIRS)
 	$(MAKE) appimage-test
 	scripts/test-new-app.sh
 
@@ -35,6 +38,7 @@ lint: deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	scripts/qmllint.sh
+	$(QMLBRIDGE) lint $(QML_DIRS)
 
 fmt:
 	$(CARGO) fmt --all
