@@ -70,10 +70,10 @@ if [ "${1:-}" != --inside ]; then
   done
   "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$IMG"
   # The same image on a FUSE 3 system, one without FUSE, and this one, as an unprivileged user.
-  if [ "${APPIMAGE_TEST_SYSTEMS:-0}" = 1 ]; then
+  if [ "${APPIMAGE_TEST_SYSTEMS:-1}" = 1 ]; then
     exec "$ROOT/packaging/test-appimage-systems.sh" "$IMG"
   fi
-  log "APPIMAGE_TEST_SYSTEMS=${APPIMAGE_TEST_SYSTEMS:-0}: other systems not tested"
+  log "APPIMAGE_TEST_SYSTEMS=$APPIMAGE_TEST_SYSTEMS: other systems not tested"
   exit 0
 fi
 IMG=$2
