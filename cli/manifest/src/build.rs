@@ -30,6 +30,9 @@ pub const IDENTIFIER: &str = "QMLBRIDGE_IDENTIFIER";
 pub const VERSION: &str = "QMLBRIDGE_VERSION";
 /// `backend.bin`.
 pub const BACKEND_BIN: &str = "QMLBRIDGE_BACKEND_BIN";
+/// `[qml] network`: the origins, normalised, separated by spaces (an origin has none); empty when
+/// the QML engine may fetch from the backend only.
+pub const QML_NETWORK: &str = "QMLBRIDGE_QML_NETWORK";
 
 /// Reads the manifest at `path` (relative to the package being built) and prints the cargo
 /// directives: `rerun-if-changed` for the file and one `rustc-env` per identity variable. An
@@ -63,6 +66,7 @@ pub fn emit(path: impl AsRef<Path>) {
 /// The directives [`emit`] prints after `rerun-if-changed`.
 fn directives(path: &Path) -> Result<Vec<String>> {
     let m = Manifest::load(path)?;
+    let network = m.qml.network.join(" ");
     let mut lines: Vec<String> = [
         (ORG, &m.org),
         (NAME, &m.name),
@@ -70,6 +74,7 @@ fn directives(path: &Path) -> Result<Vec<String>> {
         (IDENTIFIER, &m.identifier),
         (VERSION, &m.version),
         (BACKEND_BIN, &m.backend.bin),
+        (QML_NETWORK, &network),
     ]
     .iter()
     // The rules allow no control characters, so each value is one directive line.
@@ -150,7 +155,24 @@ mod tests {
                 "cargo::rustc-env=QMLBRIDGE_IDENTIFIER=org.example.Bookmarks",
                 "cargo::rustc-env=QMLBRIDGE_VERSION=0.1.0",
                 "cargo::rustc-env=QMLBRIDGE_BACKEND_BIN=bookmarks-backend",
+                "cargo::rustc-env=QMLBRIDGE_QML_NETWORK=",
             ]
+        );
+    }
+
+    #[test]
+    fn the_qml_network_origins_are_one_variable_normalised() {
+        let text = format!(
+            "{VALID}\n[qml]\nnetwork = [\"https://Tiles.example.org:443\", \"http://127.0.0.1:8080\"]\n"
+        );
+        let dir = app_dir(&text);
+        let lines = directives(&dir.path().join("qmlbridge.toml")).unwrap();
+        assert!(
+            lines.contains(
+                &"cargo::rustc-env=QMLBRIDGE_QML_NETWORK=https://tiles.example.org http://127.0.0.1:8080"
+                    .to_owned()
+            ),
+            "{lines:?}"
         );
     }
 

@@ -63,6 +63,8 @@ pub struct Manifest {
     pub backend: Backend,
     /// The AppImage's options.
     pub appimage: AppImage,
+    /// `[qml]`: what the window's QML engine may do.
+    pub qml: Qml,
 }
 
 /// The app's icon files; at least one is set.
@@ -92,6 +94,15 @@ pub struct Backend {
     pub bin: String,
     /// The backend's working directory (`root public` in the Caddyfile is relative to it).
     pub dir: PathBuf,
+}
+
+/// `[qml]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Qml {
+    /// The origins (`https://tiles.example.org`, normalised: lower case, no default port) the
+    /// QML engine may fetch from besides the backend; every other network URL is refused
+    /// (docs/qml.md, "Network").
+    pub network: Vec<String>,
 }
 
 /// `[appimage]`.
@@ -163,6 +174,11 @@ impl Manifest {
         field("appimage.quick_styles", rules::quick_styles(&quick_styles))?;
         let max_size_mb = raw.appimage.max_size_mb.unwrap_or(DEFAULT_MAX_SIZE_MB);
         field("appimage.max_size_mb", rules::max_size_mb(max_size_mb))?;
+        let network = at(
+            path,
+            "qml.network",
+            rules::network(&raw.qml.network.unwrap_or_default()),
+        )?;
         Ok(Manifest {
             path: path.to_path_buf(),
             root,
@@ -181,6 +197,7 @@ impl Manifest {
                 quick_styles,
                 max_size_mb,
             },
+            qml: Qml { network },
         })
     }
 

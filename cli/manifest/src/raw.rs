@@ -22,6 +22,8 @@ pub(crate) struct Raw {
     pub(crate) backend: Backend,
     #[serde(default)]
     pub(crate) appimage: AppImage,
+    #[serde(default)]
+    pub(crate) qml: Qml,
 }
 
 /// `icon = "assets/icon.svg"` or `icon = ["assets/icon.svg", "assets/icon.png"]`.
@@ -52,4 +54,10 @@ pub(crate) struct Backend {
 pub(crate) struct AppImage {
     pub(crate) quick_styles: Option<Vec<String>>,
     pub(crate) max_size_mb: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Qml {
+    pub(crate) network: Option<Vec<String>>,
 }

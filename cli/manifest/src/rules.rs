@@ -266,6 +266,97 @@ pub fn max_size_mb(value: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// `[qml] network`: the origins the app's QML may fetch from besides its backend, each an
+/// [`origin`], no repeats. Returned normalised.
+pub fn network(values: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in values {
+        let normal = origin(value)?;
+        if out.contains(&normal) {
+            return Err(format!("{value:?} is listed twice"));
+        }
+        out.push(normal);
+    }
+    Ok(out)
+}
+
+/// A web origin: `http` or `https`, a host (a DNS name, an IPv4 address or a bracketed IPv6 one)
+/// and an optional port, nothing else: no path, query, fragment, user or wildcard. Returned with
+/// the scheme and host in lower case and a default port (80, 443) dropped, as browsers compare
+/// origins.
+///
+/// See: <https://html.spec.whatwg.org/multipage/browsers.html#origin>
+pub fn origin(value: &str) -> Result<String, String> {
+    let refuse = |why: &str| {
+        Err(format!(
+            "{value:?} is not an origin (scheme://host[:port], e.g. https://tiles.example.org): {why}"
+        ))
+    };
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return refuse("no scheme");
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return refuse("the scheme is not http or https"),
+    };
+    if let Some(c) = rest.chars().find(|c| "/?#".contains(*c)) {
+        return refuse(&format!("it has a path, query or fragment (`{c}`)"));
+    }
+    if rest.contains('@') {
+        return refuse("it names a user");
+    }
+    if rest.contains('*') {
+        return refuse("wildcards are not supported; list each origin");
+    }
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, tail)) if ipv6(addr) => (format!("[{}]", addr.to_ascii_lowercase()), tail),
+            _ => return refuse("a bracketed host must be an IPv6 address"),
+        },
+        None => {
+            let (host, tail) = rest.find(':').map_or((rest, ""), |i| rest.split_at(i));
+            if !dns_name(host) {
+                return refuse("the host is not a DNS name or an IPv4 address");
+            }
+            (host.to_ascii_lowercase(), tail)
+        }
+    };
+    let port = match port.strip_prefix(':') {
+        None if port.is_empty() => None,
+        Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => match p.parse() {
+            Ok(n @ 1..=65535u32) => Some(n),
+            _ => return refuse("the port is not between 1 and 65535"),
+        },
+        _ => return refuse("the port is not a number"),
+    };
+    Ok(match port {
+        Some(p) if p != default_port => format!("{scheme}://{host}:{p}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// Dot-separated labels of letters, digits and inner dashes, 1 to 63 each, at most 253 in all
+/// (RFC 1123 §2.1; an IPv4 address is such a name too).
+fn dns_name(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+}
+
+fn ipv6(addr: &str) -> bool {
+    addr.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
 /// A path in the manifest: relative to the manifest's directory, not empty.
 pub fn relative_path(value: &str) -> Result<(), String> {
     if value.is_empty() {
@@ -446,6 +537,55 @@ mod tests {
             quick_styles(&strings(&["Basic", "Basic"]))
                 .unwrap_err()
                 .contains("twice")
+        );
+    }
+
+    #[test]
+    fn origins() {
+        for (given, normal) in [
+            ("https://tiles.example.org", "https://tiles.example.org"),
+            ("HTTPS://Tiles.Example.ORG", "https://tiles.example.org"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://localhost:80", "http://localhost"),
+            ("https://a.example:443", "https://a.example"),
+            ("https://a.example:8443", "https://a.example:8443"),
+            ("http://[::1]:9000", "http://[::1]:9000"),
+            ("https://x-1.example", "https://x-1.example"),
+        ] {
+            assert_eq!(origin(given).as_deref(), Ok(normal), "{given}");
+        }
+        for (bad, why) in [
+            ("tiles.example.org", "no scheme"),
+            ("ftp://files.example.org", "not http or https"),
+            ("file:///tmp", "not http or https"),
+            ("https://tiles.example.org/", "path"),
+            ("https://tiles.example.org/z/{x}", "path"),
+            ("https://example.org?x=1", "query"),
+            ("https://user@example.org", "names a user"),
+            ("https://*.example.org", "wildcards"),
+            ("https://", "not a DNS name"),
+            ("https://-bad.example", "not a DNS name"),
+            ("https://bad_host.example", "not a DNS name"),
+            ("http://[fe80::zz]", "IPv6"),
+            ("http://example.org:0", "between 1 and 65535"),
+            ("http://example.org:70000", "between 1 and 65535"),
+            ("http://example.org:", "not a number"),
+            ("http://example.org:http", "not a number"),
+        ] {
+            let err = origin(bad).unwrap_err();
+            assert!(
+                err.contains("is not an origin") && err.contains(why),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(
+            network(&strings(&["https://a.example", "http://b.example:81"])),
+            Ok(strings(&["https://a.example", "http://b.example:81"]))
+        );
+        assert!(
+            network(&strings(&["https://a.example", "HTTPS://a.example:443"]))
+                .unwrap_err()
+                .contains("listed twice")
         );
     }
 

@@ -68,6 +68,32 @@ fn defaults() {
     assert_eq!(m.icon.png, None);
     assert_eq!(m.appimage.quick_styles, ["Basic", "Fusion"]);
     assert_eq!(m.appimage.max_size_mb, 40);
+    assert_eq!(m.qml.network, Vec::<String>::new());
+}
+
+#[test]
+fn qml_network_is_a_list_of_origins_named_when_wrong() {
+    let m = parse(&format!(
+        "{VALID}[qml]\nnetwork = [\"https://tiles.example.org\", \"HTTP://127.0.0.1:8080\"]\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        m.qml.network,
+        ["https://tiles.example.org", "http://127.0.0.1:8080"]
+    );
+    let e = error(&format!(
+        "{VALID}[qml]\nnetwork = [\"https://tiles.example.org/{{z}}/{{x}}.png\"]\n"
+    ));
+    assert_eq!(
+        e,
+        "apps/bm/qmlbridge.toml: field `qml.network`: \"https://tiles.example.org/{z}/{x}.png\" \
+         is not an origin (scheme://host[:port], e.g. https://tiles.example.org): it has a path, \
+         query or fragment (`/`)"
+    );
+    let e = error(&format!("{VALID}[qml]\nnetwork = \"https://a.example\"\n"));
+    assert!(e.contains("network") && e.contains("sequence"), "{e}");
+    let e = error(&format!("{VALID}[qml]\nnetworks = []\n"));
+    assert!(e.contains("unknown field `networks`"), "{e}");
 }
 
 #[test]
