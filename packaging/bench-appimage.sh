@@ -15,10 +15,12 @@
 # QMLBRIDGE_APPIMAGE_NO_FUSE=1; its cold run is the first start, which extracts, then a cold start
 # from the cache), old/fuse (AppImageKit's runtime, libfuse2), old/extract (its
 # APPIMAGE_EXTRACT_AND_RUN=1, which extracts on every start). The old runtime reads only gzip
-# payloads; it is fetched here (the crates.io crate `appimage`, through cargo) and nowhere else.
+# payloads (a zstd payload is repacked as gzip/128K, what images had with it); it is fetched here
+# (the crates.io crate `appimage`, through cargo) and nowhere else. Needs squashfs-tools.
 #
 # The window's title and the processes: BENCH_WINDOW_TITLE, BENCH_HOST_BIN, BENCH_BACKEND_BIN,
-# BENCH_DATA (data dir under XDG_DATA_HOME), defaulting to the reference example's.
+# BENCH_DATA (data dir under XDG_DATA_HOME), defaulting to the reference example's; BENCH_MODES
+# picks modes (default: all four).
 # Needs xvfb, x11-utils (xwininfo), libfuse2 for the old runtime.
 set -euo pipefail
 
@@ -56,16 +58,22 @@ outer() {
   offset=$("$img" --appimage-offset)
   # SquashFS superblock: the compression id is the u16 at byte 20 (1 gzip, 6 zstd).
   comp=$(od -An -tu2 -j $((offset + 20)) -N2 "$img" | tr -d ' ')
-  old_img=
-  if [ "$comp" != 1 ]; then
-    echo "old runtime: skipped (it reads only gzip payloads; this one has compression id $comp)"
-  elif rt=$(old_runtime "$work"); then
-    old_img=$work/old.AppImage
-    { cat "$rt"; tail -c +$((offset + 1)) "$img"; } >"$old_img"
-    chmod 0755 "$old_img"
-  else
+  old_img=$work/old.AppImage
+  if ! rt=$(old_runtime "$work"); then
     echo "old runtime: skipped (the crate could not be fetched or its checksum differs)"
+    old_img=
+  elif [ "$comp" = 1 ]; then
+    { cat "$rt"; tail -c +$((offset + 1)) "$img"; } >"$old_img"
+  else
+    # The old runtime reads only gzip: the same tree as the images were before (gzip, 128K).
+    echo "old runtime: the payload (compression id $comp) repacked as gzip/128K for it"
+    (cd "$work" && "$img" --appimage-extract >/dev/null)
+    mksquashfs "$work/squashfs-root" "$work/old.squashfs" -root-owned -noappend -no-xattrs \
+      -b 128K -comp gzip -quiet -no-progress >/dev/null
+    cat "$rt" "$work/old.squashfs" >"$old_img"
+    rm -rf "$work/squashfs-root" "$work/old.squashfs"
   fi
+  [ -z "$old_img" ] || chmod 0755 "$old_img"
   # The checkout is bound back into the namespace; the work dir lives under /tmp, so bind it too.
   exec "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$img" "$old_img" "$work"
 }
@@ -154,11 +162,12 @@ inside() {
   Xvfb $DISPLAY_NUM -screen 0 1280x800x24 -nolisten tcp -noreset >"$WORK/xvfb.log" 2>&1 &
   until xwininfo -display $DISPLAY_NUM -root >/dev/null 2>&1; do sleep 0.05; done
   echo "image: $img ($(stat -c %s "$img") bytes; goal: <= 400 ms cold to the first window)"
-  bench new/fuse "$img"
-  bench new/cache "$img" QMLBRIDGE_APPIMAGE_NO_FUSE=1
+  local modes=" ${BENCH_MODES:-new/fuse new/cache old/fuse old/extract} "
+  [[ $modes != *" new/fuse "* ]] || bench new/fuse "$img"
+  [[ $modes != *" new/cache "* ]] || bench new/cache "$img" QMLBRIDGE_APPIMAGE_NO_FUSE=1
   if [ -n "$old" ]; then
-    bench old/fuse "$old"
-    bench old/extract "$old" APPIMAGE_EXTRACT_AND_RUN=1
+    [[ $modes != *" old/fuse "* ]] || bench old/fuse "$old"
+    [[ $modes != *" old/extract "* ]] || bench old/extract "$old" APPIMAGE_EXTRACT_AND_RUN=1
   fi
 }
 

@@ -33,8 +33,17 @@
 #   QMLBRIDGE_RUNTIME_TARGET_DIR  where the runtime is built (default: the framework's target/runtime,
 #                             its own dir so its static build never waits on the Qt build's lock)
 #
-# The runtime decompresses a whole block for every page the dynamic loader faults in (it keeps a
-# few blocks and the kernel keeps the pages). Measured: see the choice of COMP and BLOCK below.
+# Why zstd with 128K blocks: the runtime decompresses a whole block for every page the loader
+# faults in (it keeps a few blocks and reads the libraries ahead; the kernel keeps the pages).
+# Measured on the 2-core dev machine (loaded by other builds) with the todo example, image size
+# and first window from a fresh FUSE mount (packaging/bench-appimage.sh, cold / warm median of 3):
+#   gzip  64K 39.8 MB  598 / 532 ms     zstd  64K 37.4 MB  523 / 458 ms
+#   gzip 128K 39.4 MB  508-657 / 490-622 zstd 128K 35.9 MB  524-564 / 372-508 ms
+#   gzip 256K 39.2 MB  718 / 704 ms     zstd 256K 34.9 MB  619 / 511 ms
+#   gzip   1M 39.0 MB  644 / 755 ms     zstd   1M 36.7 MB  615 / 541 ms
+# zstd/128K is the smallest but one and among the fastest; larger blocks cost start time (a
+# fault decompresses more than it needs). The first start without FUSE extracts 98 MB: ~0.7 s
+# gzip, ~0.7-1.1 s zstd (level 15 decompresses as fast; the spread is the machine's load).
 #
 # Nothing is downloaded: the runtime is built from packaging/runtime with the crates cargo already
 # has (once fetched, bundling works offline).
@@ -60,7 +69,7 @@ META=$QMLBRIDGE_META_DIR
 OUT=$QMLBRIDGE_OUT
 BUILD=$QMLBRIDGE_BUILD_DIR
 APPDIR=$BUILD/AppDir
-COMP=${APPIMAGE_COMP:-gzip}
+COMP=${APPIMAGE_COMP:-zstd}
 BLOCK=${APPIMAGE_BLOCK:-128K}
 case $COMP in gzip | zstd) ;; *) die "APPIMAGE_COMP=$COMP: the runtime reads gzip and zstd" ;; esac
 MAX_BYTES=$((QMLBRIDGE_MAX_SIZE_MB * 1000 * 1000))
@@ -116,7 +125,10 @@ build_runtime() {
       python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/runtime
   fi
   log "cargo build --release -p qmlbridge-appimage-runtime (static, target dir $dir)"
+  # One codegen unit, LTO and abort-on-panic for this binary only (its own target dir): every
+  # image carries it, and it is 11% smaller so.
   (cd "$FRAMEWORK" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$dir \
+     CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
      cargo build --release --quiet --target "$RUNTIME_TARGET" -p qmlbridge-appimage-runtime) >&2
   rt=$dir/$RUNTIME_TARGET/release/runtime
   file -b "$rt" | grep -Eq 'static-pie linked|statically linked' \

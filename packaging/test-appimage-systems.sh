@@ -51,7 +51,8 @@ debian_mirror() {
 # Prints the path of the cached trixie root, building it first when missing.
 system_root() {
   local target key dir tmp mirror
-  target=$(cd "$ROOT" && cargo metadata --format-version 1 --no-deps |
+  # The framework's own target dir, whatever CARGO_TARGET_DIR the caller builds with: one root.
+  target=$(cd "$ROOT" && env -u CARGO_TARGET_DIR cargo metadata --format-version 1 --no-deps |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
   key=$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" | sha256sum | cut -c1-12)
   dir=$target/appimage-systems/$SUITE-$key

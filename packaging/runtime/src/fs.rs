@@ -72,9 +72,18 @@ impl SquashFs {
 
 impl Filesystem for SquashFs {
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        match self.entry(parent).and_then(|p| self.image.child(p, name)) {
+        let Some(dir) = self.entry(parent) else {
+            return reply.error(Errno::ENOENT);
+        };
+        match self.image.child(dir, name) {
             Some(i) => reply.entry(&TTL, &self.attr(i), Generation(0)),
-            None => reply.error(Errno::ENOENT),
+            // A negative entry (node id 0) the kernel caches too: Qt and the loader probe many
+            // paths that never exist, each a round trip otherwise.
+            None => {
+                let mut absent = self.attr(dir);
+                absent.ino = INodeNo(0);
+                reply.entry(&TTL, &absent, Generation(0))
+            }
         }
     }
 

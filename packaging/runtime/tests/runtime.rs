@@ -553,6 +553,29 @@ mod fuse {
             fs::read(mp.join("usr/share/big.bin")).unwrap(),
             big_content()
         );
+        // Absent names stay absent (the kernel caches them as negative entries), twice.
+        for _ in 0..2 {
+            let err = fs::metadata(mp.join("usr/share/absent")).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        }
+        let mut names: Vec<_> = fs::read_dir(mp.join("usr/share"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["big.bin", "empty", "greeting.txt", "link.txt"]);
+        assert_eq!(
+            fs::read_link(mp.join("usr/share/link.txt")).unwrap(),
+            Path::new("greeting.txt")
+        );
+        assert_eq!(
+            fs::read_to_string(mp.join("usr/share/link.txt")).unwrap(),
+            "mounted"
+        );
+        assert!(
+            fs::write(mp.join("usr/share/greeting.txt"), "x").is_err(),
+            "read-only"
+        );
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         wait_until("the mount to go away after SIGKILL", || {
