@@ -2,7 +2,9 @@
 //! only the manifest knows is made here and checked before the long build (the desktop entry, the
 //! AppStream metainfo, the icon sizes); the framework's generic `packaging/build-appimage.sh` then
 //! builds, deploys Qt and writes the image, driven by `QMLBRIDGE_*` environment variables (the
-//! list is in that script's header), and `--test` runs `packaging/test-appimage.sh` on it.
+//! list is in that script's header; it builds the image's runtime from `packaging/runtime`), and
+//! `--test` runs `packaging/test-appimage.sh` on it (which then runs
+//! `packaging/test-appimage-systems.sh`: a FUSE 3 system, one without FUSE, this one).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +14,7 @@ use qmlbridge_manifest::{FILE_NAME, Manifest};
 use crate::error::{Error, Result};
 use crate::icon::render_icons;
 
-/// The image's architecture (the only one the runtime is pinned for).
+/// The image's architecture (the only one `packaging/runtime` is built for).
 const ARCH: &str = "x86_64";
 
 /// What `qmlbridge bundle` was asked for.
