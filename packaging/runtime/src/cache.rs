@@ -147,6 +147,11 @@ pub fn ensure(
             return Err(e);
         }
     };
+    if open_locked(&dir)?.is_none() && exists(&dir) {
+        // A directory without the marker was never renamed into place by a runtime (a marker is
+        // written before the rename): not a cache, and in the way of this one.
+        remove_tree(&dir);
+    }
     if let Err(err) = fs::rename(&tmp, &dir) {
         remove_tree(&tmp);
         // Another start renamed its complete copy first: use that one.
@@ -225,6 +230,10 @@ fn remove_abandoned(root: &Path) {
             remove_tree(&entry.path());
         }
     }
+}
+
+fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
 }
 
 /// `rm -rf`, making directories writable first (payload directories may be read-only).

@@ -397,6 +397,23 @@ mod cache {
     }
 
     #[test]
+    fn a_directory_in_the_way_without_marker_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image(dir.path(), "A.AppImage", "t.App", "v1");
+        assert_eq!(
+            run(&img, dir.path(), &[], &[NO_FUSE]).status.code(),
+            Some(7)
+        );
+        let cache = cache_dirs(dir.path()).pop().unwrap();
+        // What an interrupted copy or a person's tinkering could leave: the tree, no marker.
+        fs::remove_file(cache.join(".qmlbridge-appimage")).unwrap();
+        fs::remove_file(cache.join("AppRun")).unwrap();
+        let out = run(&img, dir.path(), &[], &[NO_FUSE]);
+        assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("extracted the app once"));
+    }
+
+    #[test]
     fn concurrent_first_starts_share_one_complete_tree() {
         let dir = tempfile::tempdir().unwrap();
         let img = image(dir.path(), "A.AppImage", "t.App", "v1");
