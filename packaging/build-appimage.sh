@@ -121,7 +121,8 @@ build_release() {
 build_runtime() {
   local dir=${QMLBRIDGE_RUNTIME_TARGET_DIR:-} rt
   if [ -z "$dir" ]; then
-    dir=$(cd "$FRAMEWORK" && cargo metadata --format-version 1 --no-deps |
+    # The framework's target dir whatever CARGO_TARGET_DIR the app builds with: one runtime build.
+    dir=$(cd "$FRAMEWORK" && env -u CARGO_TARGET_DIR cargo metadata --format-version 1 --no-deps |
       python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/runtime
   fi
   log "cargo build --release -p qmlbridge-appimage-runtime (static, target dir $dir)"

@@ -93,6 +93,7 @@ AppImage options (anything else is passed to the app):
 Without FUSE (no /dev/fuse, no fusermount3 or fusermount, or the mount refused) the app is
 extracted once to ${XDG_CACHE_HOME:-~/.cache}/qmlbridge/appimage/<payload digest> and later
 starts run from there; QMLBRIDGE_APPIMAGE_NO_FUSE=1 asks for that mode even where FUSE works.
+TARGET_APPIMAGE=PATH runs the image at PATH instead of this one (for launchers).
 ";
 
 #[cfg(test)]

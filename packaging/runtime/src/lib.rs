@@ -45,8 +45,13 @@ pub fn main(argv: Vec<OsString>) -> Result<i32> {
         println!("qmlbridge AppImage runtime {}", env!("CARGO_PKG_VERSION"));
         return Ok(0);
     }
-    let image = std::fs::canonicalize("/proc/self/exe")
-        .map_err(Error::io("cannot resolve", "/proc/self/exe"))?;
+    // A static runtime serves the image TARGET_APPIMAGE names when it exists, so a launcher
+    // (AppImageLauncher) can run any image through it (the specification's "Runtime" section).
+    let own = match std::env::var_os("TARGET_APPIMAGE").map(PathBuf::from) {
+        Some(target) if target.is_file() => target,
+        _ => PathBuf::from("/proc/self/exe"),
+    };
+    let image = std::fs::canonicalize(&own).map_err(Error::io("cannot resolve", &own))?;
     let file = File::open(&image).map_err(Error::io("cannot open", &image))?;
     let elf = elf::Elf::read(&file)?;
     let offset = elf.payload_offset();

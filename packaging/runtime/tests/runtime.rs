@@ -129,6 +129,7 @@ fn cmd(img: &Path, home: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
     let mut c = Command::new(img);
     c.args(args)
         .env_remove("APPIMAGE_EXTRACT_AND_RUN")
+        .env_remove("TARGET_APPIMAGE")
         .env_remove("QMLBRIDGE_APPIMAGE_NO_FUSE")
         .env("HOME", home)
         .env("XDG_CACHE_HOME", home.join("cache"))
@@ -271,6 +272,27 @@ mod interface {
         let out = run(&img, dir.path(), &["--appimage-bogus"], &[]);
         assert!(!out.status.success());
         assert!(text(&out.stderr).contains("unknown runtime option --appimage-bogus"));
+    }
+
+    #[test]
+    fn target_appimage_names_the_image_a_launcher_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image(dir.path(), "A.AppImage", "t.App", "through a launcher");
+        let target = img.to_str().unwrap();
+        let runtime = Path::new(env!("CARGO_BIN_EXE_runtime"));
+        let out = run(
+            runtime,
+            dir.path(),
+            &["--appimage-extract-and-run"],
+            &[("TARGET_APPIMAGE", target)],
+        );
+        assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains(&format!("APPIMAGE={target}"))
+                && stdout.ends_with("through a launcher"),
+            "{stdout}"
+        );
     }
 
     #[test]
