@@ -23,8 +23,13 @@ fn main() {
         .qt_module("Gui")
         .qt_module("Quick")
         .qt_module("QuickTest")
+        // The engines' network policy (cpp/network.h).
+        .qt_module("Network")
         .include_dir("cpp")
         .cpp_file("cpp/qmlbridge.cpp")
+        .cpp_file("cpp/network.cpp")
+        // Run moc on it: Qt Quick Test calls its setup object's slot.
+        .cpp_file("cpp/network.h")
         .cpp_file("cpp/dev.cpp")
         // Otherwise every file written inside the crate re-runs this ~30 s script (CXX-QT-NOTES).
         .crate_include_root(None)

@@ -1,5 +1,6 @@
 // See qmlbridge.h.
 #include "qmlbridge-qt/qmlbridge.h"
+#include "qmlbridge-qt/network.h"
 
 #include <QtCore/QByteArray>
 #include <QtCore/QCoreApplication>
@@ -82,8 +83,10 @@ int quick_test_main(const rust::Vec<rust::String> &args, rust::Str name, rust::S
     argv.push_back(nullptr);
     const std::string test_name(name.data(), name.size());
     const std::string dir(source_dir.data(), source_dir.size());
-    return ::quick_test_main(static_cast<int>(owned.size()), argv.data(), test_name.c_str(),
-                             dir.c_str());
+    // Every engine the runner creates gets the app's network policy (network.h).
+    QuickTestSetup setup;
+    return ::quick_test_main_with_setup(static_cast<int>(owned.size()), argv.data(),
+                                        test_name.c_str(), dir.c_str(), &setup);
 }
 
 } // namespace qmlbridge

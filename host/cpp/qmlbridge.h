@@ -18,7 +18,7 @@ void app_quit_queued();
 // a QJSValue (what QML hands a C++ QVariant for a JS object) is converted first.
 rust::String variant_to_json(const QVariant &value);
 QVariant json_to_variant(rust::Str json);
-// Qt Quick Test's entry point, with argv from Rust.
+// Qt Quick Test's entry point, with argv from Rust; its engines get the network policy.
 int quick_test_main(const rust::Vec<rust::String> &args, rust::Str name, rust::Str source_dir);
 
 } // namespace qmlbridge

@@ -11,7 +11,7 @@ use cxx_qt_lib::{QGuiApplication, QQmlApplicationEngine, QString, QUrl};
 use qmlbridge_supervisor::data_dir;
 
 use crate::bridge::ffi;
-use crate::{Identity, QML_IMPORT_PATH, dev, instance, logging, session};
+use crate::{Identity, QML_IMPORT_PATH, dev, instance, logging, network, session};
 
 const TARGET: &str = "qmlbridge::host";
 /// Exit code of a second launch on a data dir that another host already uses.
@@ -79,6 +79,7 @@ impl App {
             _ => None,
         };
 
+        network::allow(&id.network);
         let session = session::start(session::options(id));
         watch_signals(session);
         let qml_dir = dev::qml_dir();
@@ -148,6 +149,10 @@ fn show(id: &Identity, url: &str, qml_dir: Option<&std::path::Path>) -> ExitCode
             ffi::app_exit(1);
         })
         .release();
+    // Before anything loads: the engine fetches from the backend and `[qml] network` only (a
+    // record's value must not make the window request any URL; docs/qml.md, "Network"). The
+    // development session's reloads use this same engine.
+    ffi::network_install(engine_ref.as_mut());
     // Qt 6.5 made `qrc:/qt/qml` a default import path; 6.4 (Debian 12) needs it to find the
     // modules' qmldir files, which register the QML-file types (StatusIndicator, ...).
     engine_ref

@@ -18,11 +18,14 @@ pub struct Identity {
     pub version: String,
     /// The backend binary's name (`<name>-backend` by convention, docs/contract.md §9).
     pub backend_bin: String,
+    /// The origins (`https://tiles.example.org`) the window's QML may fetch from besides the
+    /// backend: the manifest's `[qml] network` (docs/qml.md, "Network"). Empty: the backend only.
+    pub network: Vec<String>,
 }
 
 impl Identity {
     /// `org`/`name` with the conventional rest: display name `name`, id `<org>.<name>`, backend
-    /// `<name>-backend`, version `0.0.0`.
+    /// `<name>-backend`, version `0.0.0`, no network origin but the backend's.
     pub fn new(org: impl Into<String>, name: impl Into<String>) -> Identity {
         let (org, name) = (org.into(), name.into());
         Identity {
@@ -30,6 +33,7 @@ impl Identity {
             identifier: format!("{org}.{name}"),
             version: "0.0.0".into(),
             backend_bin: format!("{name}-backend"),
+            network: Vec::new(),
             org,
             name,
         }
@@ -49,6 +53,10 @@ macro_rules! identity {
             identifier: env!("QMLBRIDGE_IDENTIFIER").into(),
             version: env!("QMLBRIDGE_VERSION").into(),
             backend_bin: env!("QMLBRIDGE_BACKEND_BIN").into(),
+            network: env!("QMLBRIDGE_QML_NETWORK")
+                .split_whitespace()
+                .map(::std::string::String::from)
+                .collect(),
         }
     };
 }

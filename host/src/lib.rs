@@ -18,6 +18,7 @@ mod identity;
 mod instance;
 mod log_tail;
 mod logging;
+mod network;
 mod rest;
 pub mod session;
 pub mod testing;

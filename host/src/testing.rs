@@ -15,7 +15,8 @@ use tokio::sync::broadcast::error::TryRecvError;
 use crate::bridge::ffi;
 use crate::{Identity, QML_IMPORT_PATH, logging, session};
 
-/// Runs the test file `input` (and what it imports) for the app `identity`; the number of
+/// Runs the test file `input` (and what it imports) for the app `identity` (its network origins
+/// allowed, as for the app's window); the number of
 /// failed test functions (0: all passed). Call it first thing in the test's `main`: it sets
 /// `QT_QPA_PLATFORM=offscreen` (unless set) before any thread exists, and starts the session.
 pub fn quick_test(identity: &Identity, input: &Path) -> i32 {
@@ -24,6 +25,7 @@ pub fn quick_test(identity: &Identity, input: &Path) -> i32 {
         unsafe { std::env::set_var("QT_QPA_PLATFORM", "offscreen") };
     }
     init_logging();
+    crate::network::allow(&identity.network);
     session::start(session::options(identity));
     let failures = run(input);
     session::shutdown();
@@ -109,6 +111,8 @@ pub fn init_logging() {
 }
 
 /// Qt Quick Test on `input` with the compiled-in modules importable; the session must be started.
+/// Its engines have the app's network policy (docs/qml.md, "Network"): the backend's origin, and
+/// those of the identity given to [`quick_test`] (none when only `run` is called).
 pub fn run(input: &Path) -> i32 {
     if std::env::var_os("QT_QPA_PLATFORM").is_none() {
         // SAFETY: as in `quick_test`: before Qt starts; callers call it from main.

@@ -6,5 +6,8 @@ var env = {
     "url": "http://127.0.0.1:8765",
     "seeded": 1205,
     "seededDone": 401,
-    "killMarker": "kill the backend now"
+    "killMarker": "kill the backend now",
+    "backend": "http://127.0.0.1:8765",
+    "allowed": "http://127.0.0.1:8766",
+    "refused": "http://127.0.0.1:8767"
 };

@@ -1,6 +1,7 @@
 //! The typed bridge to the C++ helpers in `cpp/qmlbridge.{h,cpp}`: Qt calls that cxx-qt-lib 0.10
-//! does not bind (exit/quit from any thread, Qt Quick Test's entry point, JSON <-> QVariant) and
-//! Qt's message handler calling back into Rust.
+//! does not bind (exit/quit from any thread, Qt Quick Test's entry point, JSON <-> QVariant), the
+//! engines' network policy (`cpp/network.h`), and Qt calling back into Rust (its message handler,
+//! the policy's question).
 
 #[cxx::bridge(namespace = "qmlbridge")]
 pub mod qt {
@@ -9,6 +10,7 @@ pub mod qt {
         include!("cxx-qt-lib/qvariant.h");
         #[namespace = ""]
         type QVariant = cxx_qt_lib::QVariant;
+        include!("qmlbridge-qt/network.h");
         include!("qmlbridge-qt/dev.h");
         include!("cxx-qt-lib/qqmlapplicationengine.h");
         #[namespace = ""]
@@ -21,6 +23,9 @@ pub mod qt {
         fn json_to_variant(json: &str) -> QVariant;
         fn quick_test_main(args: &Vec<String>, name: &str, source_dir: &str) -> i32;
 
+        // The engine's network policy (src/network.rs decides): cpp/network.h.
+        fn network_install(engine: Pin<&mut QQmlApplicationEngine>);
+
         // Development sessions: cpp/dev.h.
         fn dev_install(engine: Pin<&mut QQmlApplicationEngine>, main_url: &str, qml_dir: &str);
         fn dev_load_now();
@@ -31,6 +36,7 @@ pub mod qt {
     extern "Rust" {
         fn forward_qt_message(kind: i32, category: &[u8], message: &[u8]);
         fn dev_loaded(errors: &str, millis: f64);
+        fn network_allowed(url: &str) -> bool;
     }
 }
 
@@ -61,6 +67,12 @@ pub fn from_json(value: &Value) -> QVariant {
 /// A development reload finished (cpp/dev.cpp): report it to the developer.
 fn dev_loaded(errors: &str, millis: f64) {
     let _ = std::panic::catch_unwind(|| crate::dev::loaded(errors, millis));
+}
+
+/// Whether a QML engine's request for `url` may leave (cpp/network.cpp asks, src/network.rs
+/// decides); a panic refuses it rather than unwinding into Qt.
+fn network_allowed(url: &str) -> bool {
+    std::panic::catch_unwind(|| crate::network::allowed(url)).unwrap_or(false)
 }
 
 /// Qt's log, into `tracing` (target `qt`), so QML warnings and `console.log` land in `host.log`.
