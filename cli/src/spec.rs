@@ -40,13 +40,106 @@ pub struct ResourceSpec {
     pub fields: Vec<FieldSpec>,
 }
 
-/// Field names the generator writes itself, or that QML's delegates reserve (`index`, `model`).
-const RESERVED_FIELDS: &[&str] = &["id", "created_at", "updated_at", "index", "model"];
+/// Field names the generator writes itself, or that QML's delegates reserve (`index`, `model`,
+/// `row`, `column`: the delegate's model object has these besides the roles).
+const RESERVED_FIELDS: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "index",
+    "model",
+    "row",
+    "column",
+];
+
+/// The list query's own parameters (docs/contract.md §7, `GET /api/<name>?limit=&offset=&after=`):
+/// a field of that name could not be a filter, and the backend refuses such a schema at start.
+pub(crate) const LIST_PARAMETERS: &[&str] = &["limit", "offset", "after"];
+
+/// ECMAScript's reserved words, those of strict mode (QML's JavaScript is strict) and the
+/// restricted `arguments`/`eval`: a field is a JavaScript property name in its page (`{ title:
+/// … }`, `row.model.title`), and QML's parser refuses some of these there (Qt 6.4: `public`).
+///
+/// See: <https://tc39.es/ecma262/#sec-keywords-and-reserved-words>
+pub(crate) const JS_RESERVED: &[&str] = &[
+    "await",
+    "break",
+    "case",
+    "catch",
+    "class",
+    "const",
+    "continue",
+    "debugger",
+    "default",
+    "delete",
+    "do",
+    "else",
+    "enum",
+    "export",
+    "extends",
+    "false",
+    "finally",
+    "for",
+    "function",
+    "if",
+    "import",
+    "in",
+    "instanceof",
+    "new",
+    "null",
+    "return",
+    "super",
+    "switch",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typeof",
+    "var",
+    "void",
+    "while",
+    "with",
+    "yield",
+    "let",
+    "static",
+    "implements",
+    "interface",
+    "package",
+    "private",
+    "protected",
+    "public",
+    "arguments",
+    "eval",
+    "undefined",
+];
+
+/// QML's own keywords (a document's grammar on top of JavaScript's): `pragma` is refused as a
+/// property name by QML's parser.
+///
+/// See: <https://doc.qt.io/qt-6/qtqml-syntax-basics.html>
+pub(crate) const QML_KEYWORDS: &[&str] = &[
+    "pragma",
+    "import",
+    "property",
+    "readonly",
+    "required",
+    "signal",
+    "alias",
+    "component",
+    "on",
+    "as",
+];
+
+/// Table-name prefixes that are not the app's: SQLite reserves `sqlite_` (`CREATE TABLE` of such
+/// a name fails), the framework keeps its own tables under `qmlbridge_` (`qmlbridge_migrations`).
+///
+/// See: <https://sqlite.org/lang_createtable.html>
+const RESERVED_TABLE_PREFIXES: &[&str] = &["sqlite_", "qmlbridge_"];
 
 /// Rust keywords (a field is a struct field).
 ///
 /// See: <https://doc.rust-lang.org/reference/keywords.html>
-const RUST_KEYWORDS: &[&str] = &[
+pub(crate) const RUST_KEYWORDS: &[&str] = &[
     "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
     "false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
     "ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
@@ -101,6 +194,18 @@ impl ResourceSpec {
             })?;
             if out.fields.iter().any(|f| f.name == field) {
                 return Err(bad(format!("field {field} is listed twice")));
+            }
+            if let Some(other) = out
+                .fields
+                .iter()
+                .find(|f| qml_name(&f.name) == qml_name(field))
+            {
+                return Err(bad(format!(
+                    "fields {} and {field} would both be {}Input in QML (names that differ only \
+                     in underscores collide there)",
+                    other.name,
+                    qml_name(field)
+                )));
             }
             out.fields.push(FieldSpec {
                 name: field.to_owned(),
@@ -169,6 +274,15 @@ fn check_resource_name(name: &str) -> Result<(), String> {
             "resource name {name:?} is not a plural (e.g. bookmarks, categories): its struct is the singular"
         ));
     }
+    if let Some(prefix) = RESERVED_TABLE_PREFIXES
+        .iter()
+        .find(|p| name.starts_with(*p))
+    {
+        return Err(format!(
+            "resource name {name:?} begins with {prefix}, which is not the app's (SQLite reserves \
+             sqlite_, the framework's own tables are qmlbridge_)"
+        ));
+    }
     let ty = pascal(&single);
     if RESERVED_STRUCTS.contains(&ty.as_str()) {
         return Err(format!(
@@ -193,6 +307,20 @@ fn check_field_name(name: &str) -> Result<(), String> {
     }
     if RUST_KEYWORDS.contains(&name) {
         return Err(format!("field name {name:?} is a Rust keyword"));
+    }
+    if LIST_PARAMETERS.contains(&name) {
+        return Err(format!(
+            "field name {name:?} is a parameter of the list query ({}: docs/contract.md §7)",
+            LIST_PARAMETERS.join(", ")
+        ));
+    }
+    if JS_RESERVED.contains(&name) {
+        return Err(format!(
+            "field name {name:?} is a JavaScript reserved word (the QML page uses it as a property name)"
+        ));
+    }
+    if QML_KEYWORDS.contains(&name) {
+        return Err(format!("field name {name:?} is a QML keyword"));
     }
     Ok(())
 }
@@ -231,6 +359,11 @@ pub(crate) fn pascal(snake: &str) -> String {
                 .unwrap_or_default()
         })
         .collect()
+}
+
+/// A field's name in QML (its input's id is this + `Input`): `starred_at` -> `starredAt`.
+pub(crate) fn qml_name(field: &str) -> String {
+    lower_first(&pascal(field))
 }
 
 fn lower_first(s: &str) -> String {
@@ -304,6 +437,40 @@ mod tests {
             );
         }
         assert!(usage("bookmarks:type:text").contains("Rust keyword"));
+        for param in LIST_PARAMETERS {
+            assert!(
+                usage(&format!("bookmarks:{param}:bool")).contains("list query"),
+                "{param}"
+            );
+        }
+        for word in [
+            "public",
+            "pragma",
+            "class",
+            "delete",
+            "interface",
+            "arguments",
+            "eval",
+        ] {
+            assert!(
+                usage(&format!("bookmarks:{word}:text")).contains("JavaScript reserved word")
+                    || usage(&format!("bookmarks:{word}:text")).contains("QML keyword"),
+                "{word}"
+            );
+        }
+        for (a, b) in [("ab", "ab_"), ("x1", "x_1"), ("a_b", "a__b")] {
+            let m = usage(&format!("bookmarks:{a}:text,{b}:int"));
+            assert!(
+                m.contains(&format!("fields {a} and {b} would both be")),
+                "{m}"
+            );
+        }
+        for bad in ["sqlite_stats", "sqlite_sequences", "qmlbridge_migrations"] {
+            assert!(
+                usage(&format!("{bad}:title:text")).contains("is not the app's"),
+                "{bad}"
+            );
+        }
         for bad in ["Title", "1x", "ti-tle", "ti tle", ""] {
             assert!(
                 usage(&format!("bookmarks:{bad}:text")).contains("not an identifier"),

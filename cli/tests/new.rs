@@ -124,6 +124,67 @@ fn bad_input_is_refused_with_exit_2_and_nothing_written() {
             "control character",
         ),
         ("app", &["--framework", "/nonexistent"], "--framework"),
+        // Each of these made an app that failed later (a migration, the backend's start, the
+        // QML parser, rustc, cargo -p); now each is refused up front, naming the problem.
+        (
+            "app",
+            &["--resource", "sqlite_stats:title:text"],
+            "begins with sqlite_",
+        ),
+        (
+            "app",
+            &["--resource", "qmlbridge_migrations:title:text"],
+            "begins with qmlbridge_",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:limit:bool"],
+            "parameter of the list query",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:after:int"],
+            "parameter of the list query",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:offset:text"],
+            "parameter of the list query",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:public:text"],
+            "JavaScript reserved word",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:pragma:text"],
+            "QML keyword",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:ab:text,ab_:text"],
+            "would both be abInput",
+        ),
+        (
+            "app",
+            &["--resource", "bookmarks:x1:int,x_1:int"],
+            "would both be x1Input",
+        ),
+        ("app", &["--display-name", "Book\u{202E}marks"], "U+202E"),
+        ("app", &["--display-name", "Book\u{2028}marks"], "U+2028"),
+        (
+            "app",
+            &["--display-name", "\u{2066}Bookmarks\u{2069}"],
+            "U+2066",
+        ),
+        ("app", &["--name", "log"], "named like the crate log"),
+        (
+            "app",
+            &["--name", "serde-json"],
+            "named like the crate serde_json",
+        ),
+        ("app", &["--name", "cxx-qt"], "named like the crate cxx-qt"),
     ];
     let before = entries(tmp.path());
     for (dir, extra, message) in cases {
@@ -213,7 +274,7 @@ fn the_bookmarks_app() {
         "{makefile}"
     );
     assert!(
-        makefile.contains("$(FRAMEWORK)/scripts/install-deps.sh"),
+        makefile.contains("\"$$FRAMEWORK/scripts/install-deps.sh\""),
         "{makefile}"
     );
     // No framework code in the app: its Rust is the app's few files.
@@ -304,6 +365,127 @@ fn the_bookmarks_backend_builds_and_passes_its_tests() {
     ] {
         assert!(out.contains(test), "{test}: {out}");
     }
+}
+
+/// `qmlbridge new .` in an empty directory writes the app there (the directory itself cannot
+/// be renamed over: it is the process's working directory, EBUSY).
+#[test]
+fn new_dot_in_an_empty_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("here");
+    std::fs::create_dir(&dir).unwrap();
+    let mut args = vec!["new", "."];
+    args.extend(BOOKMARKS);
+    let out = qmlbridge(&args, &dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let names = entries(&dir);
+    assert!(
+        names.iter().all(|n| !n.starts_with(".qmlbridge-new")),
+        "staging left: {names:?}"
+    );
+    for file in [
+        "Cargo.toml",
+        "Makefile",
+        "qml/Main.qml",
+        "backend/src/lib.rs",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing: {names:?}");
+    }
+    assert_eq!(entries(tmp.path()), ["here"], "nothing written beside it");
+}
+
+/// A framework checkout whose path has a space and characters make and the shell treat
+/// specially: the generated Makefile's variables keep the path (its first step, `deps`, runs the
+/// framework's script), and the Cargo.toml files name it exactly.
+#[test]
+fn a_framework_path_with_spaces_and_special_characters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fw = tmp.path().join("frame work $(x) #1 'q' \"d\" & ;");
+    copy_skeleton(&framework(), &fw);
+    let log = tmp.path().join("deps.log");
+    let script = fw.join("scripts/install-deps.sh");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s|%s\\n' \"$0\" \"$*\" > '{}'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut args = vec!["new", "app", "--framework", fw.to_str().unwrap()];
+    args.extend(BOOKMARKS);
+    let out = qmlbridge(&args, tmp.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let app = tmp.path().join("app");
+    let make = |extra: &[&str]| {
+        let out = Command::new("make")
+            .args(["--no-print-directory", "-C"])
+            .arg(&app)
+            .args(extra)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("FRAMEWORK")
+            .env_remove("MAKEFLAGS")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "make {extra:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    make(&["deps"]);
+    let fw_text = fw.to_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        format!("{}|build test\n", script.display())
+    );
+    let shown = make(&[
+        "--eval",
+        "show-vars: ; @printf '%s\\n' \"$$FRAMEWORK\" \"$$CARGO_TARGET_DIR\" \"$$APP_DIR\"",
+        "show-vars",
+    ]);
+    assert_eq!(
+        shown,
+        format!("{fw_text}\n{fw_text}/target\n{}\n", app.display())
+    );
+    // The dry run of every target expands (no make syntax error).
+    make(&["-n", "run", "test", "lint", "appimage", "dev"]);
+    let host: toml::Table = std::fs::read_to_string(app.join("host/Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        host["dependencies"]["qmlbridge-qt"]["path"].as_str(),
+        Some(format!("{fw_text}/host").as_str())
+    );
+}
+
+/// The files `qmlbridge new` reads from a framework checkout, copied to `to`.
+fn copy_skeleton(from: &Path, to: &Path) {
+    for rel in ["Cargo.lock", "Caddyfile", "backend/Cargo.toml"] {
+        std::fs::create_dir_all(to.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(from.join(rel), to.join(rel)).unwrap();
+    }
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(from.join("templates"))
+        .arg(to)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

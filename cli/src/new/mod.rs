@@ -1,22 +1,28 @@
 //! `qmlbridge new`: a new app from the skeleton in the framework's `templates/app`. Every input
-//! is checked and every file rendered in memory first, so bad input writes nothing; the files
-//! then go to a sibling temporary directory renamed into place, so a failure leaves no
-//! half-written app.
+//! is checked and every file rendered in memory first, so bad input writes nothing (exit 2);
+//! `write.rs` then puts the app on disk all at once, so a failure leaves no half-written app.
 //!
-//! Templates: every file under `templates/app` is rendered (`render.rs`) and written at the same
-//! path without its `.tmpl` suffix; `_resource/` holds the per-resource templates (a migration,
-//! a struct, a QML page, tests), rendered once per `--resource` and spliced into the others.
+//! Templates (`render.rs`): every file under `templates/app` is a minijinja template, rendered
+//! with the app's values (`context.rs`) and written at the same path without its `.tmpl` suffix;
+//! `_resource/` holds the per-resource ones (a migration and a QML page each, and the pieces the
+//! others include in a loop). Each value reaches a file through its target's filter
+//! (`escape.rs`): escaped, or refused as bad input.
 
-mod blocks;
+mod context;
+mod crates;
+mod escape;
 mod render;
+mod write;
 
 use std::path::{Path, PathBuf};
 
+use minijinja::value::Value;
 use qmlbridge_manifest::{FILE_NAME, Manifest, rules};
 
 use crate::error::{Error, Result};
 use crate::spec::{self, ResourceSpec};
-use render::{Vars, render};
+use render::Templates;
+use write::{Contents, Planned, write_atomically};
 
 /// What `qmlbridge new` was asked for.
 #[derive(Debug, Clone)]
@@ -37,22 +43,14 @@ pub struct NewOptions {
     pub framework: PathBuf,
 }
 
-/// One file of the new app.
-struct Planned {
-    path: PathBuf,
-    contents: Contents,
-}
-
-enum Contents {
-    File { text: String, executable: bool },
-    Symlink(PathBuf),
-}
-
 /// The framework files the generated app is made from (besides `templates/app`).
 const FRAMEWORK_FILES: &[&str] = &["Cargo.lock", "Caddyfile", "backend/Cargo.toml"];
 
 /// The app's version in its manifest and workspace.
 const FIRST_VERSION: &str = "0.1.0";
+
+/// The per-resource templates, under `templates/app`.
+const RESOURCE_DIR: &str = "_resource";
 
 /// Writes the app; returns its directory.
 pub fn new_app(opts: &NewOptions) -> Result<PathBuf> {
@@ -76,6 +74,7 @@ fn check(opts: &NewOptions) -> Result<Vec<ResourceSpec>> {
     usage("--id", rules::identifier(&opts.id))?;
     if let Some(d) = &opts.display_name {
         usage("--display-name", rules::line(d))?;
+        usage("--display-name", display_name(d))?;
     }
     let module = spec::pascal(&opts.name);
     if module == "QmlBridge" || module.starts_with("Qt") {
@@ -116,99 +115,93 @@ fn check(opts: &NewOptions) -> Result<Vec<ResourceSpec>> {
     Ok(resources)
 }
 
-/// The app-wide placeholder values.
-fn app_vars(opts: &NewOptions, framework: &Path, resources: &[ResourceSpec]) -> Vars {
+/// A display name is one line of visible text: besides the manifest's rule (no control
+/// character), no line or paragraph separator and no bidirectional control, which makes text
+/// read differently from how a compiler reads it (rustc refuses one in a comment or literal).
+fn display_name(d: &str) -> std::result::Result<(), String> {
+    match d
+        .chars()
+        .find(|&c| escape::is_line_break(c) || escape::is_bidi_control(c))
+    {
+        Some(c) => Err(format!(
+            "{d:?} contains U+{:04X}, a line separator or bidirectional control (one line of visible text only)",
+            c as u32
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The templates' context.
+fn app_context(opts: &NewOptions, framework: &str, resources: &[ResourceSpec]) -> Value {
     let display = opts
         .display_name
         .clone()
         .unwrap_or_else(|| title_case(&opts.name));
-    let mut v = Vars::new();
-    v.insert("name", opts.name.clone());
-    v.insert("name_snake", opts.name.replace('-', "_"));
-    v.insert("display_name", display.clone());
-    v.insert("display_name_quoted", quoted(&display));
-    v.insert("org", opts.org.clone());
-    v.insert("identifier", opts.id.clone());
-    v.insert("version", FIRST_VERSION.to_owned());
-    v.insert("module", spec::pascal(&opts.name));
-    v.insert("framework", framework.display().to_string());
-    v.insert("initial", xml_escape(&initial(&display, &opts.name)));
-    v.insert("icon_colour", colour(&opts.name).to_owned());
-    v.insert(
-        "resource_registrations",
-        resources
-            .iter()
-            .map(|r| format!("        .resource::<{}>()", r.singular()))
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
-    v.insert(
-        "resource_list",
-        resources
-            .iter()
-            .map(|r| {
-                let fields: Vec<String> =
-                    r.fields.iter().map(|f| format!("`{}`", f.name)).collect();
-                format!("- `/api/{}`: {}", r.name, fields.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-    );
-    v.insert("first_resource", resources[0].name.clone());
-    v
+    context::app(
+        &context::AppValues {
+            name: &opts.name,
+            org: &opts.org,
+            identifier: &opts.id,
+            display_name: &display,
+            version: FIRST_VERSION,
+            framework,
+            initial: initial(&display, &opts.name),
+            icon_colour: colour(&opts.name),
+        },
+        resources,
+    )
 }
 
 /// Every file of the app, rendered.
 fn plan(opts: &NewOptions, framework: &Path, resources: &[ResourceSpec]) -> Result<Vec<Planned>> {
-    let templates = framework.join("templates/app");
-    let mut vars = app_vars(opts, framework, resources);
-    let per_resource = templates.join("_resource");
+    let fw = framework.to_str().ok_or_else(|| {
+        Error::Usage(format!(
+            "--framework {}: the path is not UTF-8, which the app's Cargo.toml cannot hold",
+            framework.display()
+        ))
+    })?;
+    let root = framework.join("templates/app");
+    let files = template_files(&root)?;
+    let names: Vec<PathBuf> = files.iter().map(|(p, _)| p.clone()).collect();
+    let templates = Templates::load(&root, &names)?;
+    let ctx = app_context(opts, fw, resources);
     let mut plan = Vec::new();
-    let mut spliced: Vec<(&'static str, Vec<String>)> = [
-        "resource_structs",
-        "api_tests",
-        "tab_buttons",
-        "pages",
-        "window_tests",
-    ]
-    .into_iter()
-    .map(|k| (k, Vec::new()))
-    .collect();
     for (i, r) in resources.iter().enumerate() {
-        let mut rv = blocks::resource_vars(r, i + 1);
-        rv.extend(vars.iter().map(|(k, v)| (*k, v.clone())));
-        let file = |name: &str| read_template(&per_resource.join(name), &rv);
-        for (key, parts) in &mut spliced {
-            parts.push(file(&format!("{key}.tmpl"))?);
-        }
+        // The resource's own files see `r` and every app value.
+        let rctx = merge(&ctx, &context::map([("r", context::resource(r, i + 1))]));
+        let render = |t: &str| templates.render(&format!("{RESOURCE_DIR}/{t}"), &rctx);
         plan.push(Planned {
-            path: format!("backend/migrations/{}_create_{}.sql", rv["number"], r.name).into(),
-            contents: text(file("migration.sql.tmpl")?),
+            path: format!("backend/migrations/{:04}_create_{}.sql", i + 1, r.name).into(),
+            contents: text(render("migration.sql.tmpl")?),
         });
         plan.push(Planned {
             path: format!("qml/{}Page.qml", r.pascal()).into(),
-            contents: text(file("Page.qml.tmpl")?),
+            contents: text(render("Page.qml.tmpl")?),
         });
     }
-    for (key, parts) in spliced {
-        vars.insert(key, parts.concat().trim_end().to_owned());
-    }
-    for (rel, executable) in template_files(&templates)? {
-        let text = read_template(&templates.join(&rel), &vars)?;
+    for (rel, executable) in files {
+        if rel.starts_with(RESOURCE_DIR) {
+            continue;
+        }
+        let text = templates.render(&rel.to_string_lossy(), &ctx)?;
         let path = PathBuf::from(rel.to_string_lossy().trim_end_matches(".tmpl"));
         plan.push(Planned {
             path,
             contents: Contents::File { text, executable },
         });
     }
-    for (from, to) in [("Cargo.lock", "Cargo.lock"), ("Caddyfile", "Caddyfile")] {
-        let path = framework.join(from);
-        let text = std::fs::read_to_string(&path).map_err(Error::io(&path))?;
-        plan.push(Planned {
-            path: to.into(),
-            contents: self::text(text),
-        });
-    }
+    let lock_path = framework.join("Cargo.lock");
+    let lock = std::fs::read_to_string(&lock_path).map_err(Error::io(&lock_path))?;
+    check_crate_names(opts, &lock, &plan)?;
+    plan.push(Planned {
+        path: "Cargo.lock".into(),
+        contents: text(lock),
+    });
+    let caddyfile = framework.join("Caddyfile");
+    plan.push(Planned {
+        path: "Caddyfile".into(),
+        contents: text(std::fs::read_to_string(&caddyfile).map_err(Error::io(&caddyfile))?),
+    });
     // cxx-qt-build wants the QML inside the crate: the host reaches ../qml through a symlink.
     plan.push(Planned {
         path: "host/qml".into(),
@@ -218,6 +211,20 @@ fn plan(opts: &NewOptions, framework: &Path, resources: &[ResourceSpec]) -> Resu
     Ok(plan)
 }
 
+/// `base`'s entries with `extra`'s added.
+fn merge(base: &Value, extra: &Value) -> Value {
+    let mut pairs = std::collections::BTreeMap::new();
+    for v in [base, extra] {
+        if let Ok(keys) = v.try_iter() {
+            for k in keys {
+                let value = v.get_item(&k).unwrap_or_default();
+                pairs.insert(k.to_string(), value);
+            }
+        }
+    }
+    Value::from(pairs)
+}
+
 fn text(text: String) -> Contents {
     Contents::File {
         text,
@@ -225,33 +232,52 @@ fn text(text: String) -> Contents {
     }
 }
 
+fn planned_text<'a>(plan: &'a [Planned], path: &str) -> Option<&'a str> {
+    plan.iter()
+        .find(|p| p.path == Path::new(path))
+        .and_then(|p| match &p.contents {
+            Contents::File { text, .. } => Some(text.as_str()),
+            Contents::Symlink(_) => None,
+        })
+}
+
+/// The app's packages (`<name>`, `<name>-backend`) must not be named like a crate in its
+/// dependency graph: `cargo build -p log` would not know which `log` is meant.
+fn check_crate_names(opts: &NewOptions, lock: &str, plan: &[Planned]) -> Result<()> {
+    let manifests: Vec<&str> = ["host/Cargo.toml", "backend/Cargo.toml"]
+        .iter()
+        .filter_map(|p| planned_text(plan, p))
+        .collect();
+    let graph = crates::dependency_graph(lock, &manifests).map_err(|problem| Error::Template {
+        path: "Cargo.toml".into(),
+        problem,
+    })?;
+    for package in [opts.name.clone(), format!("{}-backend", opts.name)] {
+        if let Some(dep) = crates::clash(&graph, &package) {
+            return Err(Error::Usage(format!(
+                "--name: {:?} would make a package {package}, named like the crate {dep} the app \
+                 depends on (cargo -p {package} would be ambiguous)",
+                opts.name
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The manifest the app gets must be one its build accepts: a display name that fits the field
 /// rules is a usage error now rather than a build failure later.
 fn check_manifest(opts: &NewOptions, plan: &[Planned]) -> Result<()> {
-    let Some(Contents::File { text, .. }) = plan
-        .iter()
-        .find(|p| p.path == Path::new(FILE_NAME))
-        .map(|p| &p.contents)
-    else {
-        return Err(Error::Template {
-            path: FILE_NAME.into(),
-            problem: "the skeleton has no manifest".to_owned(),
-        });
-    };
+    let text = planned_text(plan, FILE_NAME).ok_or_else(|| Error::Template {
+        path: FILE_NAME.into(),
+        problem: "the skeleton has no manifest".to_owned(),
+    })?;
     Manifest::parse(text, &opts.dir.join(FILE_NAME))
         .map(|_| ())
         .map_err(|e| Error::Usage(format!("the app's manifest would be invalid: {e}")))
 }
 
-fn read_template(path: &Path, vars: &Vars) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    render(&text, vars).map_err(|problem| Error::Template {
-        path: path.to_path_buf(),
-        problem,
-    })
-}
-
-/// The skeleton's files (relative, sorted), without `_resource/`; whether each is executable.
+/// The skeleton's templates (relative, sorted, `_resource/` included); whether each is
+/// executable.
 fn template_files(root: &Path) -> Result<Vec<(PathBuf, bool)>> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
@@ -263,9 +289,7 @@ fn template_files(root: &Path) -> Result<Vec<(PathBuf, bool)>> {
             let path = rel.join(entry.file_name());
             let meta = entry.metadata().map_err(Error::io(entry.path()))?;
             if meta.is_dir() {
-                if path != Path::new("_resource") {
-                    dirs.push(path);
-                }
+                dirs.push(path);
             } else {
                 out.push((path, meta.permissions().mode() & 0o111 != 0));
             }
@@ -275,90 +299,12 @@ fn template_files(root: &Path) -> Result<Vec<(PathBuf, bool)>> {
     Ok(out)
 }
 
-/// Writes `plan` into a temporary sibling of `dir`, then renames it to `dir` (replacing an
-/// empty directory): either the whole app appears or nothing does.
-fn write_atomically(dir: &Path, plan: &[Planned]) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
-    let leaf = dir
-        .file_name()
-        .map_or("app".into(), |n| n.to_string_lossy());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{leaf}.new-"))
-        .tempdir_in(&parent)
-        .map_err(Error::io(&parent))?;
-    for p in plan {
-        let path = tmp.path().join(&p.path);
-        if let Some(d) = path.parent() {
-            std::fs::create_dir_all(d).map_err(Error::io(d))?;
-        }
-        match &p.contents {
-            Contents::File { text, executable } => {
-                std::fs::write(&path, text).map_err(Error::io(&path))?;
-                if *executable {
-                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-                        .map_err(Error::io(&path))?;
-                }
-            }
-            Contents::Symlink(target) => {
-                std::os::unix::fs::symlink(target, &path).map_err(Error::io(&path))?
-            }
-        }
-    }
-    format_rust(tmp.path(), plan);
-    // A temporary directory is private (0700); the app is an ordinary directory.
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
-        .map_err(Error::io(tmp.path()))?;
-    std::fs::rename(tmp.path(), dir).map_err(Error::io(dir))?;
-    // Renamed away: nothing left for the guard to remove.
-    let _ = tmp.keep();
-    Ok(())
-}
-
-/// Formats the generated Rust as the app's `make test` checks it (`cargo fmt --check`): how
-/// rustfmt breaks a line depends on the names in it, which only the generator knows. Without
-/// rustfmt the code is still valid, so that is a warning, not a failure.
-fn format_rust(root: &Path, plan: &[Planned]) {
-    let files: Vec<PathBuf> = plan
-        .iter()
-        .filter(|p| p.path.extension().is_some_and(|e| e == "rs"))
-        .map(|p| root.join(&p.path))
-        .collect();
-    let status = std::process::Command::new("rustfmt")
-        .args(["--edition", "2024"])
-        .args(&files)
-        .status();
-    match status {
-        Ok(s) if s.success() => {}
-        Ok(s) => eprintln!("qmlbridge: warning: rustfmt failed ({s}); run `cargo fmt` in the app"),
-        Err(e) => {
-            eprintln!("qmlbridge: warning: cannot run rustfmt ({e}); run `cargo fmt` in the app")
-        }
-    }
-}
-
 /// `my-app` -> `My App`.
 fn title_case(name: &str) -> String {
     name.split('-')
         .map(spec::pascal)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// A string literal valid in TOML, JavaScript and Rust alike (the rules allow no control
-/// characters, so only `\` and `"` need escaping).
-fn quoted(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The icon's letter: the display name's first letter or digit, upper case.
@@ -393,8 +339,6 @@ mod tests {
         assert_eq!(initial("Bookmarks", "bookmarks"), "B");
         assert_eq!(initial("  élan", "elan"), "É");
         assert_eq!(initial("!!", "x"), "X");
-        assert_eq!(quoted(r#"a "b" \c"#), r#""a \"b\" \\c""#);
-        assert_eq!(xml_escape("A&<>"), "A&amp;&lt;&gt;");
         assert_eq!(colour("bookmarks"), colour("bookmarks"));
     }
 }
