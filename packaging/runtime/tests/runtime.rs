@@ -623,6 +623,45 @@ mod fuse {
         wait_until("the mount point to be removed", || !mp.exists());
     }
 
+    #[test]
+    fn appimage_mount_prints_the_mount_point_and_unmounts_on_sigint() {
+        if !usable() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let img = image(dir.path(), "A.AppImage", "t.App", "mounted");
+        let tmp = dir.path().join("tmp");
+        fs::create_dir(&tmp).unwrap();
+        let mut child = spawn(
+            cmd(
+                &img,
+                dir.path(),
+                &["--appimage-mount"],
+                &[("TMPDIR", tmp.to_str().unwrap())],
+            )
+            .stdout(Stdio::piped()),
+        );
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let mp = PathBuf::from(line.trim_end());
+        assert!(mp.starts_with(&tmp), "{}", mp.display());
+        assert_eq!(
+            fs::read_to_string(mp.join("usr/share/greeting.txt")).unwrap(),
+            "mounted"
+        );
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(child.wait().unwrap().success());
+        assert!(mounts_under(&tmp).is_empty() && !mp.exists());
+    }
+
     fn cache_is_empty(home: &Path) -> bool {
         !home.join("cache/qmlbridge").exists()
     }
