@@ -183,7 +183,14 @@ fn open_locked(dir: &Path) -> Result<Option<File>> {
     let marker = dir.join(MARKER);
     let file = match File::open(&marker) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(None);
+        }
         Err(e) => return Err(Error::io("cannot open", marker)(e)),
     };
     // A shared lock never waits on another shared one; only removal takes it exclusively.

@@ -28,6 +28,18 @@ pub enum Error {
     /// The FUSE mount could not be made or served.
     #[error("FUSE: {0}")]
     Fuse(String),
+    /// Neither FUSE nor the per-user cache can be used.
+    #[error(
+        "FUSE cannot be used ({fuse}) and the cache cannot be written ({cache}); install FUSE 3 \
+         (Debian/Ubuntu: fuse3, Fedora: fuse3), make ~/.cache writable (or set XDG_CACHE_HOME), or \
+         run with --appimage-extract-and-run"
+    )]
+    NoWayToRun {
+        /// Why FUSE was not used.
+        fuse: String,
+        /// Why the cache failed.
+        cache: String,
+    },
     /// A command-line problem.
     #[error("{0} (see --appimage-help)")]
     Usage(String),

@@ -157,7 +157,14 @@ fn from_cache(me: &Me, elf: &elf::Elf, file: &File, reason: &str) -> Result<(Pat
         }
         None => Ok(()),
     };
-    let ready = cache::ensure(&image, &root, &digest, verify)?;
+    let ready = cache::ensure(&image, &root, &digest, verify).map_err(|e| match e {
+        // The app cannot start at all now: say why FUSE was not used, and every way out.
+        Error::Io { .. } => Error::NoWayToRun {
+            fuse: reason.to_owned(),
+            cache: e.to_string(),
+        },
+        other => other,
+    })?;
     match &ready.outcome {
         cache::Outcome::Reused => eprintln!(
             "{TAG}: FUSE cannot be used ({reason}); running from {} (extracted by an earlier start)",

@@ -498,6 +498,25 @@ mod cache {
     }
 
     #[test]
+    fn an_unwritable_cache_names_every_way_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = image(dir.path(), "A.AppImage", "t.App", "v1");
+        // A file where the cache directory must be: creating it fails, as on a read-only home.
+        fs::write(dir.path().join("cache"), "not a directory").unwrap();
+        let out = run(&img, dir.path(), &[], &[NO_FUSE]);
+        assert_eq!(out.status.code(), Some(127));
+        let err = text(&out.stderr);
+        for want in [
+            "QMLBRIDGE_APPIMAGE_NO_FUSE=1 is set",
+            "cannot create the cache directory",
+            "fuse3",
+            "--appimage-extract-and-run",
+        ] {
+            assert!(err.contains(want), "{want:?} missing from: {err}");
+        }
+    }
+
+    #[test]
     fn a_damaged_payload_is_not_extracted() {
         let dir = tempfile::tempdir().unwrap();
         let img = image(dir.path(), "A.AppImage", "t.App", "v1");
