@@ -11,7 +11,7 @@ use axum::routing::any;
 use crate::context::Context;
 use crate::db::Migration;
 use crate::error::{Error, Result};
-use crate::resource::{Api, Schema, router as resource_router};
+use crate::resource::{Api, Schema, check_columns, router as resource_router};
 
 pub(crate) type Routes = Box<dyn FnOnce(Router<Context>) -> Router<Context> + Send>;
 
@@ -26,10 +26,15 @@ pub(crate) struct App {
 }
 
 impl App {
-    /// Checks every resource's statements against `db` once: a table or column the migrations
-    /// do not create is a start-up error (exit 78), not a 500 on the first request.
+    /// Checks every resource against `db` once: a table or column the migrations do not
+    /// create, or a column whose declared type does not keep its field's values, is a start-up
+    /// error (exit 78), not a 500 (or a wrong value) on the first request (`docs/contract.md` §7).
     pub(crate) fn check_tables(apis: &[Arc<Api>], conn: &rusqlite::Connection) -> Result<()> {
         for api in apis {
+            check_columns(api.schema(), conn).map_err(|detail| Error::ResourceColumn {
+                resource: api.schema().name().to_string(),
+                detail,
+            })?;
             api.statements()
                 .check(conn)
                 .map_err(|e| Error::ResourceTable {

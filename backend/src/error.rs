@@ -103,6 +103,16 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// A resource's field has no column in its table, or a column whose declared type does
+    /// not keep the field's values; `detail` names the table, the column and the mismatch.
+    #[error("resource {resource}: {detail}")]
+    ResourceColumn {
+        /// The resource's name.
+        resource: String,
+        /// What does not fit.
+        detail: String,
+    },
+
     /// The listening socket could not be obtained or used.
     #[error("listen: {context}: {source}")]
     Listen {
@@ -159,7 +169,7 @@ impl Error {
         match self {
             Error::Caddyfile(_) | Error::ConfigRead { .. } | Error::Env { .. } => EXIT_CONFIG,
             Error::MissingToken | Error::Hub(_) | Error::Resource(_) => EXIT_CONFIG,
-            Error::ResourceTable { .. } => EXIT_CONFIG,
+            Error::ResourceTable { .. } | Error::ResourceColumn { .. } => EXIT_CONFIG,
             Error::MigrationFailed { .. }
             | Error::MigrationCommit { .. }
             | Error::MigrationUnknown { .. }

@@ -40,16 +40,14 @@ pub(crate) fn migrate(migrations: &'static [Migration]) -> Result<()> {
 }
 
 /// `<app>-backend migrate --check`: whether `serve` would get past the database on
-/// `DATABASE_URL` (every pending migration applies, every resource's table and columns are
-/// there), tried in one transaction that is rolled back: nothing is written. With no database
-/// file yet, on an empty in-memory one (what a first start would find), and no file is made.
+/// `DATABASE_URL` (every pending migration applies, every resource's table and columns fit),
+/// tried on a copy in memory made without writing anything (`docs/contract.md` §1): where
+/// `serve` would create the file, an empty database, and the error `serve` would meet creating
+/// it.
 pub(crate) fn check(backend: &App) -> Result<()> {
     let apis = backend.apis()?;
-    let database = match settings::database_from_env(&config::process_env)? {
-        settings::Database::File(path) if !path.exists() => settings::Database::Memory,
-        database => database,
-    };
-    let mut conn = db::open_connection(&database)?;
+    let database = settings::database_from_env(&config::process_env)?;
+    let mut conn = db::snapshot(&database)?;
     let pending = db::rehearse_migrations(&mut conn, backend.migrations, |conn| {
         App::check_tables(&apis, conn)
     })?;

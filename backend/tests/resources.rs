@@ -304,3 +304,156 @@ fn bad_resources_are_refused_at_start_up_with_exit_78() {
         assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
     }
 }
+
+#[test]
+fn text_a_column_cannot_hold_is_a_422_naming_the_field_never_a_500() {
+    let w = Workdir::new();
+    let server = w.serve();
+    // Within `non_blank` and `max_chars`, but NUL stops SQLite's length() short of the
+    // migration's CHECK (length(title) BETWEEN 1 AND 1000).
+    for body in [
+        r#"{"title":"\u0000 milk"}"#,
+        r#"{"title":"milk\u0000"}"#,
+        r#"{"title":"\u001b[31mred"}"#,
+        r#"{"title":"del\u007f"}"#,
+        r#"{"title":"c1\u0085"}"#,
+    ] {
+        let resp = server.api("POST", "/api/items", Some(body));
+        assert_eq!(resp.status, 422, "{body}: {}", resp.body);
+        assert_eq!(
+            resp.header("content-type"),
+            Some("application/problem+json")
+        );
+        let detail = resp.json()["detail"].as_str().unwrap().to_owned();
+        assert!(
+            detail.contains("title must not contain control characters (U+"),
+            "{detail}"
+        );
+    }
+    // Every text field, on update too.
+    let tag = server.api("POST", "/api/tags", Some(r#"{"label":"a\u0000"}"#));
+    assert_eq!(tag.status, 422, "{}", tag.body);
+    assert!(tag.body.contains("label must not contain"), "{}", tag.body);
+    let ok = server.api("POST", "/api/items", Some(r#"{"title":"a\tb\nc\r\n"}"#));
+    assert_eq!(ok.status, 201, "tab, newline and CR are text: {}", ok.body);
+    assert_eq!(ok.json()["title"], "a\tb\nc\r\n");
+    let patched = server.api("PATCH", "/api/items/1", Some(r#"{"title":"\u0000"}"#));
+    assert_eq!(patched.status, 422, "{}", patched.body);
+    let list = server.api("GET", "/api/items", None).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list[0]["title"], "a\tb\nc\r\n");
+    assert!(!server.log().contains("ERROR"), "{}", server.log());
+}
+
+#[test]
+fn impossible_datetimes_are_a_422_naming_the_field() {
+    let w = Workdir::new();
+    let server = w.serve();
+    for due in [
+        "2026-02-30T10:00:00Z",
+        "2025-02-29T10:00:00Z",
+        "2026-04-31T10:00:00Z",
+        "2026-11-31T10:00:00Z",
+        "2026-12-01T10:00:00+25:00",
+        "2026-12-01T10:00:00+24:00",
+        "2026-12-01T10:00:00+05:60",
+        "2026-12-01T24:00:00Z",
+        "2026-12-01 10:00:00Z",
+    ] {
+        let body = json!({ "label": "x", "due": due }).to_string();
+        let resp = server.api("POST", "/api/tags", Some(&body));
+        assert_eq!(resp.status, 422, "{due}: {}", resp.body);
+        assert!(resp.body.contains("field `due`"), "{due}: {}", resp.body);
+    }
+    // What clients send today still goes in, as sent.
+    for due in [
+        "2026-12-01T10:00:00Z",
+        "2024-02-29T00:00:00Z",
+        "2026-12-01T10:00:00.123+01:00",
+        "2026-12-01t10:00:00z",
+        "2026-12-31T23:59:60Z",
+    ] {
+        let body = json!({ "label": "x", "due": due }).to_string();
+        let resp = server.api("POST", "/api/tags", Some(&body));
+        assert_eq!(resp.status, 201, "{due}: {}", resp.body);
+        assert_eq!(resp.json()["due"], due);
+    }
+    let patched = server.api(
+        "PATCH",
+        "/api/tags/1",
+        Some(r#"{"due":"2026-02-29T00:00:00Z"}"#),
+    );
+    assert_eq!(patched.status, 422, "{}", patched.body);
+}
+
+#[test]
+fn an_id_has_one_spelling_and_every_other_segment_is_a_404_problem() {
+    let w = Workdir::new();
+    let server = w.serve();
+    assert_eq!(
+        server
+            .api("POST", "/api/items", Some(r#"{"title":"one"}"#))
+            .status,
+        201
+    );
+    assert_eq!(server.api("GET", "/api/items/1", None).status, 200);
+    for id in [
+        "01",
+        "+1",
+        "%31",
+        "%2B1",
+        "-1",
+        "0",
+        "00",
+        "1.0",
+        "1e0",
+        "%201",
+        "%FF",
+        "%C0%80",
+        "%D9%A1",
+        "9223372036854775808",
+        "x",
+    ] {
+        for method in ["GET", "PATCH", "DELETE"] {
+            let body = (method == "PATCH").then_some(r#"{"title":"aliased"}"#);
+            let path = format!("/api/items/{id}");
+            let resp = server.api(method, &path, body);
+            assert_eq!(resp.status, 404, "{method} {path}: {}", resp.body);
+            assert_eq!(
+                resp.header("content-type"),
+                Some("application/problem+json"),
+                "{method} {path}"
+            );
+        }
+    }
+    let one = server.api("GET", "/api/items/1", None).json();
+    assert_eq!(one["title"], "one", "no alias wrote or deleted row 1");
+}
+
+#[test]
+fn a_field_without_its_column_or_over_a_column_of_another_type_is_refused_by_serve_and_check() {
+    let w = Workdir::new();
+    for (variant, says) in [
+        (
+            "no-column",
+            "resource chore-notes: table chores has no column `done` for field `done` (its columns: id, note;",
+        ),
+        (
+            "wrong-type",
+            "resource chore-notes: table chores: column `note` is declared as TEXT (TEXT affinity), \
+             which does not keep the values of field `note`, a bool",
+        ),
+    ] {
+        for args in [&["serve"][..], &["migrate", "--check"]] {
+            let mut cmd = w.command(args);
+            cmd.env("FIXTURE_RESOURCES", variant).env("PORT", "0");
+            let out = support::run(cmd);
+            assert_eq!(out.code(), Some(78), "{variant} {args:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(says),
+                "{variant} {args:?}: {}",
+                out.stderr
+            );
+        }
+    }
+}

@@ -17,15 +17,18 @@
 //! for `/healthz` (`docs/contract.md` §7).
 
 mod migrate;
+mod snapshot;
 
 pub use migrate::Migration;
 pub(crate) use migrate::{rehearse as rehearse_migrations, run as run_migrations};
+pub(crate) use snapshot::snapshot;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 use crate::error::{Error, Result};
@@ -181,7 +184,8 @@ impl Db {
     }
 }
 
-/// Opens one connection with WAL, foreign keys, the busy timeout and `synchronous=FULL`.
+/// Opens one connection with WAL, foreign keys, the busy timeout, `synchronous=FULL`, and
+/// double quotes for identifiers only.
 pub(crate) fn open_connection(db: &Database) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -196,6 +200,16 @@ pub(crate) fn open_connection(db: &Database) -> Result<Connection> {
     .map_err(|e| Error::db(format!("opening {}", describe(db)), e))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(|e| Error::db("setting busy_timeout", e))?;
+    // By default SQLite reads a double-quoted name that matches no column as a string literal
+    // (<https://sqlite.org/quirks.html#dblquote>): the statements quote every identifier, so a
+    // field without its column would read back its own name. Off, for queries and schema alike.
+    for config in [
+        DbConfig::SQLITE_DBCONFIG_DQS_DML,
+        DbConfig::SQLITE_DBCONFIG_DQS_DDL,
+    ] {
+        conn.set_db_config(config, false)
+            .map_err(|e| Error::db("turning off double-quoted string literals", e))?;
+    }
     if matches!(db, Database::File(_)) {
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
@@ -210,6 +224,8 @@ pub(crate) fn open_connection(db: &Database) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Makes `path`'s directories (`snapshot::would_create` finds the same errors without making
+/// anything).
 fn create_parent(path: &Path) -> Result<()> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
@@ -223,5 +239,30 @@ pub(crate) fn describe(db: &Database) -> String {
     match db {
         Database::Memory => "the in-memory database".to_string(),
         Database::File(path) => path.display().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A double-quoted name that is no column is an error, in queries and in the schema, not
+    /// the string literal SQLite's default makes of it.
+    #[test]
+    fn double_quotes_are_identifiers_only() {
+        let conn = open_connection(&Database::Memory).unwrap();
+        conn.execute_batch("CREATE TABLE t (\"is_done\" INTEGER)")
+            .unwrap();
+        let err = conn.prepare("SELECT \"done\" FROM t").unwrap_err();
+        assert!(
+            err.to_string().contains("no such column: \"done\""),
+            "{err}"
+        );
+        let err = conn
+            .execute_batch("CREATE TABLE u (x TEXT DEFAULT \"none\" CHECK (x <> \"none\"))")
+            .unwrap_err();
+        assert!(err.to_string().contains("no such column"), "{err}");
+        conn.execute_batch("CREATE INDEX i ON t (\"is_done\")")
+            .unwrap();
     }
 }

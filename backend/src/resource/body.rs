@@ -96,6 +96,13 @@ fn to_sql(field: &Field, value: &Value) -> Result<Sql, ApiError> {
 /// The text rules; lengths count Unicode scalar values, `non_blank` trims only for the check.
 fn check_text(field: &Field, s: &str) -> Result<(), ApiError> {
     let name = field.name;
+    if let Some((at, c)) = control_char(s) {
+        return Err(ApiError::Unprocessable(format!(
+            "{name} must not contain control characters (U+{:04X} at character {})",
+            u32::from(c),
+            at + 1
+        )));
+    }
     if field.non_blank && s.trim().is_empty() {
         return Err(ApiError::Unprocessable(format!("{name} must not be empty")));
     }
@@ -136,50 +143,26 @@ fn check_range(field: &Field, n: f64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, with plausible field values (RFC 3339 §5.6).
+/// An RFC 3339 §5.6 `date-time`, `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, that names a real
+/// instant: the `time` crate's RFC 3339 parser checks the calendar (2026-02-30, 2025-02-29 and
+/// 2026-04-31 are refused), the offset (hours 00-23, minutes 00-59, §5.6 `time-numoffset`) and
+/// second 60 (only 23:59:60 UTC at the end of a month, where leap seconds go, §5.7). `T` is the
+/// only separator (the parser also takes a space, which §5.6 allows but the contract does not).
 pub(crate) fn is_datetime(s: &str) -> bool {
-    let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| {
-        b.get(r.clone())
-            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
-            .then(|| s[r].parse::<u32>().ok())
-            .flatten()
-    };
-    let (Some(_), Some(month), Some(day), Some(h), Some(m), Some(sec)) = (
-        digits(0..4),
-        digits(5..7),
-        digits(8..10),
-        digits(11..13),
-        digits(14..16),
-        digits(17..19),
-    ) else {
-        return false;
-    };
-    let separators = b.get(4) == Some(&b'-')
-        && b.get(7) == Some(&b'-')
-        && matches!(b.get(10), Some(b'T' | b't'))
-        && b.get(13) == Some(&b':')
-        && b.get(16) == Some(&b':');
-    let ranges =
-        (1..=12).contains(&month) && (1..=31).contains(&day) && h < 24 && m < 60 && sec <= 60;
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if n == 0 {
-            return false;
-        }
-        rest = &frac[n..];
-    }
-    let zone = match rest.as_bytes() {
-        [b'Z' | b'z'] => true,
-        [b'+' | b'-', h1, h2, b':', m1, m2] => {
-            [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
-                && (*h1 - b'0') * 10 + (*h2 - b'0') < 24
-                && (*m1 - b'0') * 10 + (*m2 - b'0') < 60
-        }
-        _ => false,
-    };
-    separators && ranges && zone
+    use time::format_description::well_known::Rfc3339;
+    matches!(s.as_bytes().get(10), Some(b'T' | b't'))
+        && time::OffsetDateTime::parse(s, &Rfc3339).is_ok()
+}
+
+/// The first character of `s` that a text column does not hold as text: a control character
+/// (Unicode general category Cc: U+0000-U+001F and U+007F-U+009F) other than tab, line feed
+/// and carriage return. NUL ends SQLite's `length()`, so a `CHECK (length(..) ..)` in the
+/// migration would refuse the row (a 500); the others are never meant as text either
+/// (`docs/contract.md` §7).
+fn control_char(s: &str) -> Option<(usize, char)> {
+    s.chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
 /// A row as read: one JSON value per field, serialized as an object in schema order.
@@ -234,7 +217,12 @@ mod tests {
         for ok in [
             "2026-12-01T10:00:00Z",
             "2026-12-01t10:00:00.123z",
-            "2026-02-28T23:59:60+01:00",
+            "2024-02-29T00:00:00Z",
+            "2026-12-31T23:59:60Z",
+            "2027-01-01T00:59:60+01:00",
+            "2026-12-01T10:00:00+23:59",
+            "2026-12-01T10:00:00-00:00",
+            "2026-12-01T10:00:00.123456789012Z",
         ] {
             assert!(is_datetime(ok), "{ok}");
         }
@@ -247,8 +235,28 @@ mod tests {
             "2026-12-01T10:00:00.Z",
             "2026-12-01T10:00:00+1:00",
             "2026-12-01T25:00:00Z",
+            "2026-02-30T10:00:00Z",
+            "2025-02-29T10:00:00Z",
+            "2026-04-31T10:00:00Z",
+            "2026-06-31T10:00:00Z",
+            "2026-12-01T10:00:00+25:00",
+            "2026-12-01T10:00:00+24:00",
+            "2026-12-01T10:00:00+05:60",
+            "2026-02-28T23:59:60+01:00",
+            "2026-12-01T10:00:00Z ",
         ] {
             assert!(!is_datetime(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn control_characters_but_tab_newline_and_return() {
+        assert_eq!(control_char("a\tb\nc\r\nd"), None);
+        assert_eq!(control_char("\u{0} milk"), Some((0, '\u{0}')));
+        assert_eq!(control_char("ab\u{1b}[31m"), Some((2, '\u{1b}')));
+        assert_eq!(control_char("é\u{7f}"), Some((1, '\u{7f}')));
+        assert_eq!(control_char("x\u{85}"), Some((1, '\u{85}')));
+        // Not Cc: format characters and separators are text.
+        assert_eq!(control_char("a\u{200b}\u{2028}\u{a0}b"), None);
     }
 }

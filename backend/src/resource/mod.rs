@@ -3,6 +3,7 @@
 //! SQL ([`sqlite`]), list cache and live updates from the [`Schema`].
 
 mod body;
+mod columns;
 mod query;
 mod routes;
 mod schema;
@@ -11,6 +12,7 @@ mod sqlite;
 pub use query::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use schema::{Field, FieldKind, FieldRole, Schema};
 
+pub(crate) use columns::check as check_columns;
 pub(crate) use routes::{Api, router};
 
 /// A resource of the convention. `#[derive(Resource)]` implements it; an impl by hand builds

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Json, Path, RawQuery, State};
+use axum::extract::{Json, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderValue, StatusCode, Uri, header};
 use serde_json::{Map, Value};
 
 use super::body::{Mode, values};
@@ -105,9 +105,9 @@ async fn list(
 async fn show(
     api: Arc<Api>,
     State(ctx): State<Context>,
-    Path(id): Path<String>,
+    uri: Uri,
 ) -> Result<Json<Record>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&uri)?;
     let found = api
         .sql
         .get(&ctx.db().reader(), id)
@@ -146,10 +146,10 @@ async fn create(
 async fn update(
     api: Arc<Api>,
     State(ctx): State<Context>,
-    Path(id): Path<String>,
+    uri: Uri,
     body: Result<Json<Map<String, Value>>, JsonRejection>,
 ) -> Result<Json<Record>, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&uri)?;
     let object = object(body)?;
     let values = values(api.schema, &object, Mode::Update)?;
     let writer = api.clone();
@@ -165,9 +165,9 @@ async fn update(
 async fn delete(
     api: Arc<Api>,
     State(ctx): State<Context>,
-    Path(id): Path<String>,
+    uri: Uri,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_id(&id)?;
+    let id = parse_id(&uri)?;
     let writer = api.clone();
     let deleted = ctx
         .write_with(
@@ -192,11 +192,21 @@ fn object(
     Ok(body?.0)
 }
 
-/// An id that is not a positive integer names no row: 404.
-fn parse_id(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
+/// The row a request names: the last segment of the path as sent, before percent-decoding,
+/// must be an id's one spelling, a positive decimal integer without sign or leading zero
+/// (`docs/contract.md` §7). Anything else names no row, 404: `01`, `+1` and `%31` do not alias
+/// row 1 (one URL per row, as the live-update topics assume), and a segment that does not
+/// decode to UTF-8 (`%FF`) is a 404 problem+json like any other non-id, not the router's 400.
+fn parse_id(uri: &Uri) -> Result<i64, ApiError> {
+    let raw = uri.path().rsplit('/').next().unwrap_or_default();
+    let canonical = raw
+        .bytes()
+        .next()
+        .is_some_and(|b| (b'1'..=b'9').contains(&b))
+        && raw.bytes().all(|b| b.is_ascii_digit());
+    canonical
+        .then(|| raw.parse::<i64>().ok())
+        .flatten()
         .ok_or(ApiError::NotFound)
 }
 
