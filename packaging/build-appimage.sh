@@ -35,8 +35,9 @@
 #
 # Why zstd with 128K blocks: the runtime decompresses a whole block for every page the loader
 # faults in (it keeps a few blocks and reads the libraries ahead; the kernel keeps the pages).
-# Measured on the 2-core dev machine (loaded by other builds) with the todo example, image size
-# and first window from a fresh FUSE mount (packaging/bench-appimage.sh, cold / warm median of 3):
+# Measured on the 2-core dev machine (loaded by other builds) with a 98 MB AppDir (Qt Quick, two
+# Controls styles, a backend): image size and first window from a fresh FUSE mount
+# (packaging/bench-appimage.sh, cold / warm median of 3):
 #   gzip  64K 39.8 MB  598 / 532 ms     zstd  64K 37.4 MB  523 / 458 ms
 #   gzip 128K 39.4 MB  508-657 / 490-622 zstd 128K 35.9 MB  524-564 / 372-508 ms
 #   gzip 256K 39.2 MB  718 / 704 ms     zstd 256K 34.9 MB  619 / 511 ms
