@@ -262,6 +262,8 @@ async fn create_accepts_done_and_validates_the_title() {
         json!({"title": ""}),
         json!({"title": "   "}),
         json!({"title": "a".repeat(1001)}),
+        // Passes non_blank and max_chars, but NUL ends SQLite's length() in the CHECK.
+        json!({"title": "\u{0} milk"}),
         json!({"done": true}),
         json!({"title": 5}),
         json!({"title": "x", "done": "yes"}),
@@ -338,6 +340,7 @@ async fn ids_that_are_not_numbers_are_not_found() {
         "/api/todos/-1",
         "/api/todos/1.5",
         "/api/todos/99",
+        "/api/todos/%FF",
     ] {
         assert_problem(&app.call("GET", uri, None).await, StatusCode::NOT_FOUND);
         assert_problem(&app.call("DELETE", uri, None).await, StatusCode::NOT_FOUND);
