@@ -20,7 +20,8 @@
 #
 # The window's title and the processes: BENCH_WINDOW_TITLE, BENCH_HOST_BIN, BENCH_BACKEND_BIN,
 # BENCH_DATA (data dir under XDG_DATA_HOME), defaulting to the reference example's; BENCH_MODES
-# picks modes (default: all four).
+# picks modes (default: all four). BENCH_BASELINE=IMAGE adds mode base/fuse: that image (the same
+# payload under an earlier build of our runtime) in the same run, for a before/after comparison.
 # Needs xvfb, x11-utils (xwininfo), libfuse2 for the old runtime.
 set -euo pipefail
 
@@ -59,7 +60,9 @@ outer() {
   # SquashFS superblock: the compression id is the u16 at byte 20 (1 gzip, 6 zstd).
   comp=$(od -An -tu2 -j $((offset + 20)) -N2 "$img" | tr -d ' ')
   old_img=$work/old.AppImage
-  if ! rt=$(old_runtime "$work"); then
+  if [[ " ${BENCH_MODES:-old/fuse} " != *" old/"* ]]; then
+    old_img=
+  elif ! rt=$(old_runtime "$work"); then
     echo "old runtime: skipped (the crate could not be fetched or its checksum differs)"
     old_img=
   elif [ "$comp" = 1 ]; then
@@ -75,7 +78,9 @@ outer() {
   fi
   [ -z "$old_img" ] || chmod 0755 "$old_img"
   # The checkout is bound back into the namespace; the work dir lives under /tmp, so bind it too.
-  exec "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$img" "$old_img" "$work"
+  # The baseline image is an argument too, so that one under /tmp stays reachable in there.
+  exec "$ROOT/packaging/without-system-qt.sh" "$0" --inside "$img" "$old_img" "$work" \
+    "${BENCH_BASELINE:-}"
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -154,7 +159,7 @@ bench() {
 }
 
 inside() {
-  local img=$1 old=$2
+  local img=$1 old=$2 baseline=$4
   WORK=$3
   DISPLAY_NUM=:77
   # -noreset: otherwise the server resets whenever its last client (an xwininfo poll) leaves,
@@ -163,6 +168,7 @@ inside() {
   until xwininfo -display $DISPLAY_NUM -root >/dev/null 2>&1; do sleep 0.05; done
   echo "image: $img ($(stat -c %s "$img") bytes; goal: <= 400 ms cold to the first window)"
   local modes=" ${BENCH_MODES:-new/fuse new/cache old/fuse old/extract} "
+  [ -z "$baseline" ] || bench base/fuse "$baseline"
   [[ $modes != *" new/fuse "* ]] || bench new/fuse "$img"
   [[ $modes != *" new/cache "* ]] || bench new/cache "$img" QMLBRIDGE_APPIMAGE_NO_FUSE=1
   if [ -n "$old" ]; then
@@ -173,7 +179,7 @@ inside() {
 
 main() {
   if [ "${1:-}" = --inside ]; then
-    inside "$2" "$3" "$4"
+    inside "$2" "$3" "$4" "${5:-}"
     return
   fi
   local img
@@ -186,6 +192,11 @@ main() {
   for tool in Xvfb xwininfo; do
     command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
   done
+  if [ -n "${BENCH_BASELINE:-}" ]; then
+    [ -x "$BENCH_BASELINE" ] || { echo "BENCH_BASELINE=$BENCH_BASELINE is not an executable image" >&2; exit 1; }
+    BENCH_BASELINE=$(realpath "$BENCH_BASELINE")
+    export BENCH_BASELINE
+  fi
   outer "$(realpath "$img")"
 }
 
