@@ -5,7 +5,8 @@
 //! refused (exit 2, nothing written, the message names the problem) or gives an app whose Rust
 //! parses, whose migrations apply in order to a real SQLite file with the columns its resources'
 //! fields name, whose TOML parses, whose Makefile keeps its variables, and whose QML passes
-//! qmllint (all apps' files in one qmllint run, against the framework's built QmlBridge module).
+//! qmllint (all apps' files in one qmllint run, against the framework's built QmlBridge module)
+//! and `qmlbridge lint` (a record's value is shown as plain text).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -465,4 +466,13 @@ fn every_generated_spec_is_refused_cleanly_or_makes_a_working_app() {
         String::from_utf8_lossy(&out.stderr)
     );
     eprintln!("qmllint: {} files clean", files.len());
+
+    // And the framework's own rule: data shown in a Text/Label is plain text.
+    let out = Command::new(BIN).arg("lint").args(&files).output().unwrap();
+    assert!(
+        out.status.success(),
+        "qmlbridge lint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
