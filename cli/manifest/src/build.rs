@@ -33,6 +33,13 @@ pub const BACKEND_BIN: &str = "QMLBRIDGE_BACKEND_BIN";
 /// `[qml] network`: the origins, normalised, separated by spaces (an origin has none); empty when
 /// the QML engine may fetch from the backend only.
 pub const QML_NETWORK: &str = "QMLBRIDGE_QML_NETWORK";
+/// `[update] feed`; empty without an `[update]` section (the app does not update itself).
+pub const UPDATE_FEED: &str = "QMLBRIDGE_UPDATE_FEED";
+/// `[update] keys`: the trusted minisign public keys separated by spaces (base64 has none); empty
+/// without an `[update]` section.
+pub const UPDATE_KEYS: &str = "QMLBRIDGE_UPDATE_KEYS";
+/// `[update] check_at_start`: `true` or `false`.
+pub const UPDATE_CHECK_AT_START: &str = "QMLBRIDGE_UPDATE_CHECK_AT_START";
 
 /// Reads the manifest at `path` (relative to the package being built) and prints the cargo
 /// directives: `rerun-if-changed` for the file and one `rustc-env` per identity variable. An
@@ -67,6 +74,14 @@ pub fn emit(path: impl AsRef<Path>) {
 fn directives(path: &Path) -> Result<Vec<String>> {
     let m = Manifest::load(path)?;
     let network = m.qml.network.join(" ");
+    let (feed, keys, check_at_start) = match &m.update {
+        Some(u) => (
+            u.feed.clone(),
+            u.keys.join(" "),
+            u.check_at_start.to_string(),
+        ),
+        None => (String::new(), String::new(), false.to_string()),
+    };
     let mut lines: Vec<String> = [
         (ORG, &m.org),
         (NAME, &m.name),
@@ -75,6 +90,9 @@ fn directives(path: &Path) -> Result<Vec<String>> {
         (VERSION, &m.version),
         (BACKEND_BIN, &m.backend.bin),
         (QML_NETWORK, &network),
+        (UPDATE_FEED, &feed),
+        (UPDATE_KEYS, &keys),
+        (UPDATE_CHECK_AT_START, &check_at_start),
     ]
     .iter()
     // The rules allow no control characters, so each value is one directive line.
@@ -156,8 +174,33 @@ mod tests {
                 "cargo::rustc-env=QMLBRIDGE_VERSION=0.1.0",
                 "cargo::rustc-env=QMLBRIDGE_BACKEND_BIN=bookmarks-backend",
                 "cargo::rustc-env=QMLBRIDGE_QML_NETWORK=",
+                "cargo::rustc-env=QMLBRIDGE_UPDATE_FEED=",
+                "cargo::rustc-env=QMLBRIDGE_UPDATE_KEYS=",
+                "cargo::rustc-env=QMLBRIDGE_UPDATE_CHECK_AT_START=false",
             ]
         );
+    }
+
+    #[test]
+    fn the_update_section_is_exported() {
+        let text = format!(
+            "{VALID}\n[update]\nfeed = \"https://example.org/bm/latest.json\"\nkeys = [\"{}\", \"{}\"]\ncheck_at_start = true\n",
+            crate::tests::KEY_A,
+            crate::tests::KEY_B
+        );
+        let dir = app_dir(&text);
+        let lines = directives(&dir.path().join("qmlbridge.toml")).unwrap();
+        for want in [
+            "cargo::rustc-env=QMLBRIDGE_UPDATE_FEED=https://example.org/bm/latest.json".to_owned(),
+            format!(
+                "cargo::rustc-env=QMLBRIDGE_UPDATE_KEYS={} {}",
+                crate::tests::KEY_A,
+                crate::tests::KEY_B
+            ),
+            "cargo::rustc-env=QMLBRIDGE_UPDATE_CHECK_AT_START=true".to_owned(),
+        ] {
+            assert!(lines.contains(&want), "{want}: {lines:?}");
+        }
     }
 
     #[test]

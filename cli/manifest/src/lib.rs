@@ -1,6 +1,6 @@
 //! `qmlbridge-manifest`: an app's `qmlbridge.toml`, the one place its identity lives (name,
 //! organisation, reverse-DNS id, version, desktop entry texts, icon, crates, Caddyfile, AppImage
-//! options), parsed and validated. `qmlbridge new` writes one, `qmlbridge bundle` packages from
+//! options, update feed and keys), parsed and validated. `qmlbridge new` writes one, `qmlbridge bundle` packages from
 //! it, and the app's host reads it at build time through [`build::emit`]. The fields are
 //! documented in `docs/manifest.md`.
 //!
@@ -65,6 +65,23 @@ pub struct Manifest {
     pub appimage: AppImage,
     /// `[qml]`: what the window's QML engine may do.
     pub qml: Qml,
+    /// `[update]`: where releases are published and who signs them; `None` without the section
+    /// (the app does not update itself).
+    pub update: Option<Update>,
+}
+
+/// `[update]` (docs/updates.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Update {
+    /// The URL of the release feed, `latest.json`.
+    pub feed: String,
+    /// The trusted minisign public keys (base64 lines); a release signed by any of them is
+    /// accepted, so a new key can be added before it signs anything (rotation).
+    pub keys: Vec<String>,
+    /// Whether the app checks the feed when it starts.
+    pub check_at_start: bool,
+    /// Release notes for `latest.json` when `qmlbridge bundle --sign` gets no `--notes` file.
+    pub notes: Option<String>,
 }
 
 /// The app's icon files; at least one is set.
@@ -179,6 +196,22 @@ impl Manifest {
             "qml.network",
             rules::network(&raw.qml.network.unwrap_or_default()),
         )?;
+        let update = match raw.update {
+            None => None,
+            Some(u) => {
+                field("update.feed", rules::feed(&u.feed))?;
+                field("update.keys", rules::update_keys(&u.keys))?;
+                if let Some(notes) = &u.notes {
+                    field("update.notes", rules::notes(notes))?;
+                }
+                Some(Update {
+                    feed: u.feed,
+                    keys: u.keys,
+                    check_at_start: u.check_at_start,
+                    notes: u.notes,
+                })
+            }
+        };
         Ok(Manifest {
             path: path.to_path_buf(),
             root,
@@ -198,6 +231,7 @@ impl Manifest {
                 max_size_mb,
             },
             qml: Qml { network },
+            update,
         })
     }
 

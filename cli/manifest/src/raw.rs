@@ -24,6 +24,7 @@ pub(crate) struct Raw {
     pub(crate) appimage: AppImage,
     #[serde(default)]
     pub(crate) qml: Qml,
+    pub(crate) update: Option<Update>,
 }
 
 /// `icon = "assets/icon.svg"` or `icon = ["assets/icon.svg", "assets/icon.png"]`.
@@ -60,4 +61,15 @@ pub(crate) struct AppImage {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Qml {
     pub(crate) network: Option<Vec<String>>,
+}
+
+/// `[update]`: where the app's releases are published and the keys they must be signed with.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Update {
+    pub(crate) feed: String,
+    pub(crate) keys: Vec<String>,
+    #[serde(default)]
+    pub(crate) check_at_start: bool,
+    pub(crate) notes: Option<String>,
 }

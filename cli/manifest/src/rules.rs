@@ -357,6 +357,124 @@ fn ipv6(addr: &str) -> bool {
     addr.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
+/// `[update] feed`: the URL of the app's `latest.json` (docs/updates.md). `https`, or `http` to a
+/// loopback host only (`127.0.0.1`, `[::1]`, `localhost`: a feed served by a test), since a plain
+/// `http` feed elsewhere could be withheld or replayed by anyone on the path (the signature stops
+/// tampering, not that). A host, a path naming a file, no fragment, user or whitespace.
+pub fn feed(value: &str) -> Result<(), String> {
+    let refuse = |why: &str| {
+        format!("{value:?} is not a feed URL (e.g. https://example.org/app/latest.json): {why}")
+    };
+    if let Some(c) = value.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(refuse(&format!("it contains {c:?}")));
+    }
+    let Some(scheme_end) = value.find("://") else {
+        return Err(refuse("no scheme"));
+    };
+    let path_start = value[scheme_end + 3..]
+        .find('/')
+        .map_or(value.len(), |i| scheme_end + 3 + i);
+    let origin = origin(&value[..path_start]).map_err(|e| refuse(&e))?;
+    let path = &value[path_start..];
+    if path.contains('#') {
+        return Err(refuse("it has a fragment"));
+    }
+    let file = path.split('?').next().unwrap_or("");
+    if file.is_empty() || file.ends_with('/') {
+        return Err(refuse("the path does not name a file"));
+    }
+    if let Some(authority) = origin.strip_prefix("http://") {
+        let host = match authority.find(']') {
+            Some(end) => &authority[..=end],
+            None => authority.split(':').next().unwrap_or(authority),
+        };
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(refuse(
+                "plain http is allowed for 127.0.0.1 and localhost only; use https",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The length of a minisign public key, decoded: the algorithm `Ed`, an 8-byte key id and the
+/// 32-byte Ed25519 key.
+///
+/// See: <https://jedisct1.github.io/minisign/> ("Public key format")
+const MINISIGN_PUBLIC_KEY_BYTES: usize = 2 + 8 + 32;
+
+/// A minisign public key as `qmlbridge keygen` prints it: the base64 line of a `minisign.pub`
+/// file (56 characters, starting `RW`), not the comment line.
+pub fn public_key(value: &str) -> Result<(), String> {
+    use base64::Engine as _;
+    let refuse = |why: &str| {
+        Err(format!(
+            "{value:?} is not a minisign public key (the second line of the .pub file, RW...): {why}"
+        ))
+    };
+    if value.starts_with("untrusted comment:") {
+        return refuse("that is the comment line; give the base64 line after it");
+    }
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(value) else {
+        return refuse("not base64");
+    };
+    if bytes.len() != MINISIGN_PUBLIC_KEY_BYTES {
+        return refuse(&format!(
+            "{} bytes decoded, {MINISIGN_PUBLIC_KEY_BYTES} expected",
+            bytes.len()
+        ));
+    }
+    if !bytes.starts_with(b"Ed") {
+        return refuse("not an Ed25519 key (it does not start with `Ed`)");
+    }
+    Ok(())
+}
+
+/// `[update] keys`: the trusted public keys, at least one, each a [`public_key`], no two with the
+/// same key id (minisign picks the key by its id, so two would be ambiguous).
+pub fn update_keys(values: &[String]) -> Result<(), String> {
+    use base64::Engine as _;
+    if values.is_empty() {
+        return Err(
+            "is empty: list at least one public key (qmlbridge keygen prints it)".to_owned(),
+        );
+    }
+    let mut ids: Vec<Vec<u8>> = Vec::new();
+    for value in values {
+        public_key(value)?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .unwrap_or_default();
+        let id = bytes[2..10].to_vec();
+        if ids.contains(&id) {
+            return Err(format!(
+                "{value:?}: a key with the same key id is listed before it"
+            ));
+        }
+        ids.push(id);
+    }
+    Ok(())
+}
+
+/// Longest release notes: a few paragraphs a dialog shows.
+const MAX_NOTES: usize = 4000;
+
+/// `[update] notes`: the release notes `qmlbridge bundle --sign` puts in `latest.json` when no
+/// `--notes` file is given; plain text, line breaks and tabs allowed, no other control
+/// characters, at most 4000 characters.
+pub fn notes(value: &str) -> Result<(), String> {
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        return Err(format!("contains the control character {c:?}"));
+    }
+    if value.chars().count() > MAX_NOTES {
+        return Err(format!("is longer than {MAX_NOTES} characters"));
+    }
+    Ok(())
+}
+
 /// A path in the manifest: relative to the manifest's directory, not empty.
 pub fn relative_path(value: &str) -> Result<(), String> {
     if value.is_empty() {
@@ -538,6 +656,90 @@ mod tests {
                 .unwrap_err()
                 .contains("twice")
         );
+    }
+
+    /// Two keys `minisign -G` wrote.
+    const KEY_A: &str = "RWTyS+w30B+ujYo5ZzTdHcWHBuiYQhdEW0QaBvcut2fRIV4L5nXfF75y";
+    const KEY_B: &str = "RWSIzP4RE6VMx+osYVEPTq0M7iKxXpPH3FZIMoUfZtVPVlRrYj/62TJR";
+
+    #[test]
+    fn feeds() {
+        for good in [
+            "https://example.org/app/latest.json",
+            "https://example.org:8443/latest.json?channel=stable",
+            "http://127.0.0.1:8000/latest.json",
+            "http://localhost/x/latest.json",
+            "http://[::1]:9/latest.json",
+        ] {
+            assert_eq!(feed(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            (
+                "http://example.org/latest.json",
+                "plain http is allowed for 127.0.0.1",
+            ),
+            (
+                "http://127.0.0.2/latest.json",
+                "plain http is allowed for 127.0.0.1",
+            ),
+            (
+                "ftp://example.org/latest.json",
+                "the scheme is not http or https",
+            ),
+            ("https://example.org", "the path does not name a file"),
+            ("https://example.org/dir/", "the path does not name a file"),
+            ("https://example.org/l.json#x", "fragment"),
+            ("https://u@example.org/l.json", "names a user"),
+            ("https://example.org/a b.json", "contains ' '"),
+            ("example.org/latest.json", "no scheme"),
+        ] {
+            let err = feed(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn public_keys() {
+        assert_eq!(public_key(KEY_A), Ok(()));
+        for (bad, why) in [
+            (
+                "untrusted comment: minisign public key 8DAE1FD037EC4BF2",
+                "comment line",
+            ),
+            (
+                "RWTyS+w30B+ujYo5ZzTdHcWHBuiYQhdEW0QaBvcut2fRIV4L5nXfF7",
+                "not base64",
+            ),
+            (
+                "RWTyS+w30B+ujYo5ZzTdHcWHBuiYQhdEW0QaBvcut2fRIV4L",
+                "36 bytes decoded, 42 expected",
+            ),
+            (
+                "AATyS+w30B+ujYo5ZzTdHcWHBuiYQhdEW0QaBvcut2fRIV4L5nXfF75y",
+                "not an Ed25519 key",
+            ),
+        ] {
+            let err = public_key(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        assert_eq!(update_keys(&strings(&[KEY_A, KEY_B])), Ok(()));
+        assert!(update_keys(&[]).unwrap_err().contains("at least one"));
+        assert!(
+            update_keys(&strings(&[KEY_A, KEY_A]))
+                .unwrap_err()
+                .contains("same key id")
+        );
+    }
+
+    #[test]
+    fn release_notes() {
+        assert_eq!(notes("Faster start.\n\n- fixed\tthings"), Ok(()));
+        assert!(
+            notes("bell\u{7}")
+                .unwrap_err()
+                .contains("control character")
+        );
+        assert!(notes(&"x".repeat(4001)).unwrap_err().contains("longer"));
     }
 
     #[test]

@@ -15,6 +15,10 @@ categories = ["Utility"]
 icon = "assets/icon.svg"
 "#;
 
+/// Two minisign public keys (`minisign -G`).
+pub(crate) const KEY_A: &str = "RWTyS+w30B+ujYo5ZzTdHcWHBuiYQhdEW0QaBvcut2fRIV4L5nXfF75y";
+pub(crate) const KEY_B: &str = "RWSIzP4RE6VMx+osYVEPTq0M7iKxXpPH3FZIMoUfZtVPVlRrYj/62TJR";
+
 /// A temporary app root with `qmlbridge.toml` = `text` and the files [`VALID`] names.
 pub(crate) fn app_dir(text: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -237,4 +241,58 @@ fn load_checks_the_files_it_names() {
     let e = Manifest::load(&dir.path().join("nope.toml")).unwrap_err();
     assert!(matches!(e, Error::Read { .. }), "{e}");
     assert!(e.to_string().contains("nope.toml: cannot read"), "{e}");
+}
+
+#[test]
+fn the_update_section() {
+    assert_eq!(parse(VALID).unwrap().update, None);
+    let text = format!(
+        "{VALID}\n[update]\nfeed = \"https://example.org/bm/latest.json\"\nkeys = [\"{KEY_A}\", \"{KEY_B}\"]\nnotes = \"Faster.\"\n"
+    );
+    assert_eq!(
+        parse(&text).unwrap().update,
+        Some(Update {
+            feed: "https://example.org/bm/latest.json".into(),
+            keys: vec![KEY_A.into(), KEY_B.into()],
+            check_at_start: false,
+            notes: Some("Faster.".into()),
+        })
+    );
+}
+
+#[test]
+fn update_errors_name_the_field() {
+    let section = |body: &str| format!("{VALID}\n[update]\n{body}\n");
+    let feed = "feed = \"https://example.org/latest.json\"";
+    let keys = format!("keys = [\"{KEY_A}\"]");
+    for (body, want) in [
+        (
+            format!("feed = \"http://example.org/latest.json\"\n{keys}"),
+            "field `update.feed`: \"http://example.org/latest.json\" is not a feed URL",
+        ),
+        (
+            format!("{feed}\nkeys = []"),
+            "field `update.keys`: is empty",
+        ),
+        (
+            format!("{feed}\nkeys = [\"{KEY_A}\", \"RWQnope\"]"),
+            "field `update.keys`: \"RWQnope\" is not a minisign public key",
+        ),
+        (
+            format!("{feed}\n{keys}\nnotes = \"a\\u0007\""),
+            "field `update.notes`: contains the control character",
+        ),
+        (keys.clone(), "missing field `feed`"),
+        (
+            format!("{feed}\n{keys}\ncheck = true"),
+            "unknown field `check`",
+        ),
+        (
+            format!("{feed}\n{keys}\ncheck_at_start = \"yes\""),
+            "invalid type: string",
+        ),
+    ] {
+        let err = error(&section(&body));
+        assert!(err.contains(want), "{body}: {err}");
+    }
 }
