@@ -208,6 +208,27 @@ fn states() -> Vec<(&'static str, Make)> {
             assert_eq!(std::fs::read(&path).unwrap()[18..20], [1, 1]);
             (path, None)
         }),
+        ("rollback-journal database with a hot journal", |w| {
+            // A copy taken mid-transaction: pages spilled into the file, the journal that
+            // undoes them beside it (what a writer killed in that transaction leaves).
+            let src = w.path().join("src/data.sqlite");
+            migrated_at(w, &src, "PRAGMA journal_mode = DELETE;");
+            let conn = Connection::open(&src).unwrap();
+            conn.execute_batch(
+                "PRAGMA cache_size = 10; BEGIN; DROP TABLE tags; \
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
+                 INSERT INTO chores (note) SELECT hex(randomblob(2000)) FROM n;",
+            )
+            .unwrap();
+            let path = w.path().join("var/data.sqlite");
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::copy(&src, &path).unwrap();
+            let journal = w.path().join("var/data.sqlite-journal");
+            std::fs::copy(w.path().join("src/data.sqlite-journal"), &journal).unwrap();
+            conn.execute_batch("ROLLBACK").unwrap();
+            assert!(std::fs::metadata(&journal).unwrap().len() > 512);
+            (path, None)
+        }),
         ("WAL database", |w| {
             let path = w.path().join("var/data.sqlite");
             migrated_at(w, &path, "");

@@ -47,7 +47,7 @@ pub(crate) fn snapshot(db: &Database) -> Result<Connection> {
             return Ok(copy);
         }
     }
-    writable(path, AccessFlags::R_OK | AccessFlags::W_OK)?;
+    writable(path)?;
     let source =
         open_source(path).map_err(|e| Error::db(format!("opening {}", describe(db)), e))?;
     Backup::new(&source, &mut copy)
@@ -124,11 +124,12 @@ fn would_create(path: &Path) -> Result<()> {
 }
 
 /// `serve` opens the file read-write and writes `-wal`/`-shm` beside it.
-fn writable(path: &Path, file: AccessFlags) -> Result<()> {
+fn writable(path: &Path) -> Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
+    let file = AccessFlags::R_OK | AccessFlags::W_OK;
     if access(path, file).is_err() || access(dir, AccessFlags::W_OK | AccessFlags::X_OK).is_err() {
         return Err(cannot_open(path));
     }

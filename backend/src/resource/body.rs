@@ -84,7 +84,9 @@ fn to_sql(field: &Field, value: &Value) -> Result<Sql, ApiError> {
         (FieldKind::Bool, Value::Bool(b)) => Sql::Integer(i64::from(*b)),
         (FieldKind::Text, _) => return Err(kind_error("a string")),
         (FieldKind::Datetime, _) => {
-            return Err(kind_error("an RFC 3339 date-time (2026-12-01T10:00:00Z)"));
+            return Err(kind_error(
+                "an RFC 3339 date-time that exists (2026-12-01T10:00:00Z)",
+            ));
         }
         (FieldKind::Int, _) => return Err(kind_error("an integer")),
         (FieldKind::Real, _) => return Err(kind_error("a number")),
