@@ -1,6 +1,7 @@
 //! `--resource SPEC`: `name:field:type,field:type`, parsed into a [`ResourceSpec`] and checked
 //! against every place a resource's names end up (an `/api/<name>` segment and table, a Rust
-//! struct, SQL columns, QML role names), so a spec that passes generates an app that builds.
+//! struct, SQL columns, the list query's parameters, QML role names, JavaScript property names and
+//! QML ids), so a spec that passes generates an app that builds and starts.
 
 use crate::error::{Error, Result};
 
