@@ -118,13 +118,13 @@ fn with_no_database_yet_the_check_makes_none() {
 /// reader updates: only its presence counts.
 fn tree(root: &std::path::Path) -> std::collections::BTreeMap<String, Option<Vec<u8>>> {
     let mut out = std::collections::BTreeMap::new();
-    let mut todo = vec![root.to_path_buf()];
-    while let Some(dir) = todo.pop() {
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             let name = path.strip_prefix(root).unwrap().display().to_string();
             if path.is_dir() {
-                todo.push(path);
+                dirs.push(path);
                 out.insert(name, None);
             } else if name.ends_with("-shm") {
                 out.insert(name, None);
