@@ -14,8 +14,9 @@ build=(pkg-config g++ make python3
        qml6-module-qtquick-templates qml6-module-qtqml-workerscript qml6-module-qtqml-models)
 # desktop-file-utils, appstream: the CLI's tests validate what `qmlbridge bundle` writes.
 # xvfb, x11-utils (xwininfo): `qmlbridge dev`'s test and bench read the window's title off an X server.
+# minisign, zsync: the update tests check keys, signatures and .zsync files against the reference tools.
 test=(qml6-module-qttest xvfb xauth x11-utils chromium procps psmisc fonts-dejavu-core desktop-file-utils
-      appstream)
+      appstream minisign zsync)
 bench=(wrk xvfb x11-utils)
 # fonts-dejavu-core: the icon's text when `qmlbridge bundle` renders the PNG sizes.
 # fuse (fusermount) + libfuse2: the Debian 12 system the image is tested on (FUSE 2), and the old
