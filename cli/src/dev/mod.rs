@@ -199,7 +199,8 @@ fn step(
 }
 
 /// Whether the new backend would start on the session's database: its `migrate --check` (its
-/// migrations and resource tables tried in a transaction that is rolled back). Checked before
+/// migrations and resource tables tried on a copy in memory; the file is not written,
+/// docs/contract.md §1). Checked before
 /// the swap because the swap stops the running backend first: a migration that fails then
 /// would leave the window with no backend at all.
 fn check(layout: &Layout) -> bool {
