@@ -2,7 +2,8 @@
 // which the harness gives the app's policy (host/fixture/tests/qml.rs, scenario network). Three
 // HTTP listeners of the harness count what reaches them: `refused` must see nothing, whatever the
 // window shows or loads; `allowed` (listed as `[qml] network` for this run) and `backend` (the
-// session's backend URL) must still serve their images.
+// session's backend URL) must still serve their images, and the allowed one cannot redirect a
+// request to the refused one.
 import QtQuick
 import QtQuick.Controls
 import QtTest
@@ -55,6 +56,12 @@ TestCase {
 
             source: Env.env.backend + "/backend.png"
         }
+        // An allowed host cannot forward a request elsewhere: redirects stay within its origin.
+        Image {
+            id: redirectedImage
+
+            source: Env.env.allowed + "/to/" + Env.env.refused.replace("http://", "") + "/redirected.png"
+        }
         Loader {
             id: refusedLoader
 
@@ -73,6 +80,7 @@ TestCase {
         tryCompare(backendImage, "status", Image.Ready, 15000, "the backend still loads");
         tryCompare(refusedImage, "status", Image.Error, 15000);
         tryCompare(refusedLoader, "status", Loader.Error, 15000);
+        tryCompare(redirectedImage, "status", Image.Error, 15000, "no redirect to another origin");
         tryCompare(xhr, "readyState", XMLHttpRequest.DONE, 15000);
         compare(xhr.status, 0, "the refused request got no response");
         // Generous time for a late fetch (the markup probe used to arrive within 0.4 s); the
