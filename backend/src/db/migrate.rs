@@ -12,6 +12,7 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
+use super::upgrade;
 use crate::error::{Error, Result};
 
 /// One embedded migration.
@@ -26,6 +27,11 @@ impl Migration {
     /// Migration `version` (1, 2, ...) named `name` (`0001_create_items`) running `sql`.
     pub const fn new(version: i64, name: &'static str, sql: &'static str) -> Self {
         Migration { version, name, sql }
+    }
+
+    /// Its version: 1, 2, ...
+    pub(crate) fn version(&self) -> i64 {
+        self.version
     }
 
     /// Its name, `NNNN_what`.
@@ -51,14 +57,28 @@ const TABLE: &str = "CREATE TABLE IF NOT EXISTS qmlbridge_migrations (
 )";
 
 /// Applies every pending migration of `migrations`; returns the names of those applied (empty:
-/// nothing to do).
+/// nothing to do). With `BRIDGE_SNAPSHOT_DIR` set (the host's `migrate`), the database is first
+/// copied there when something is pending, under the same write lock ([`upgrade::take`]).
 pub(crate) fn run(
     conn: &mut Connection,
     migrations: &'static [Migration],
 ) -> Result<Vec<&'static str>> {
+    let snapshot_dir = upgrade::snapshot_dir();
+    if snapshot_dir.is_some() {
+        upgrade::checkpoint(conn)?;
+    }
+    // The descriptor the snapshot was read through, open until the migrations are committed.
+    let mut read_through = None;
     let mut applied = Vec::new();
     loop {
-        let tx = begin(conn)?;
+        let tx = lock(conn)?;
+        if let Some(dir) = snapshot_dir.as_deref()
+            && applied.is_empty()
+            && read_through.is_none()
+        {
+            read_through = upgrade::take(&tx, migrations, dir)?;
+        }
+        ledger(&tx)?;
         let Some(next) = pending(&tx, migrations)? else {
             tx.commit().map_err(|e| Error::db("committing", e))?;
             return Ok(applied);
@@ -94,12 +114,21 @@ pub(crate) fn rehearse(
 
 /// Takes the write lock (`BEGIN IMMEDIATE`) and makes sure the ledger table is there.
 fn begin(conn: &mut Connection) -> Result<Transaction<'_>> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| Error::db("locking the database for migrations", e))?;
-    tx.execute_batch(TABLE)
-        .map_err(|e| Error::db("creating qmlbridge_migrations", e))?;
+    let tx = lock(conn)?;
+    ledger(&tx)?;
     Ok(tx)
+}
+
+/// Takes the write lock (`BEGIN IMMEDIATE`), writing nothing yet.
+fn lock(conn: &mut Connection) -> Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| Error::db("locking the database for migrations", e))
+}
+
+/// Makes sure the ledger table is there, in the caller's transaction.
+fn ledger(tx: &Connection) -> Result<()> {
+    tx.execute_batch(TABLE)
+        .map_err(|e| Error::db("creating qmlbridge_migrations", e))
 }
 
 /// Runs `next` and records it, in the caller's transaction.

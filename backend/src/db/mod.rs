@@ -18,6 +18,7 @@
 
 mod migrate;
 mod snapshot;
+mod upgrade;
 
 pub use migrate::Migration;
 pub(crate) use migrate::{rehearse as rehearse_migrations, run as run_migrations};
