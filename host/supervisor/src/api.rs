@@ -33,6 +33,7 @@ impl Supervisor {
                 error: None,
                 data_dir: None,
                 mercure_subscriber_key: None,
+                recovery: None,
             }),
             events,
         });

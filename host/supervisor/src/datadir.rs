@@ -1,6 +1,7 @@
 //! The app data directory (docs/contract.md §9, bundled start step 1): where Qt's
 //! `QStandardPaths::AppDataLocation` puts it on Linux, `${XDG_DATA_HOME:-~/.local/share}/<org>/<app>`,
-//! with `var/`, `var/log/` and `var/cache/` inside. The directory is made private (0700) because it
+//! with `var/`, `var/log/`, `var/cache/` and `var/snapshots/` (docs/contract.md §9 "Recovery")
+//! inside. The directory is made private (0700) because it
 //! holds the database, the backend's log and the readiness socket.
 
 use std::fs::{self, DirBuilder};
@@ -65,7 +66,7 @@ pub(crate) fn prepare(dir: &Path) -> Result<()> {
         .create(dir)
         .map_err(fail(dir))?;
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail(dir))?;
-    for sub in ["var", "var/log", "var/cache"] {
+    for sub in ["var", "var/log", "var/cache", "var/snapshots"] {
         let path = dir.join(sub);
         DirBuilder::new()
             .recursive(true)
@@ -141,7 +142,7 @@ mod tests {
         prepare(&dir).unwrap();
         let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
-        for sub in ["var", "var/log", "var/cache"] {
+        for sub in ["var", "var/log", "var/cache", "var/snapshots"] {
             assert!(dir.join(sub).is_dir());
         }
     }

@@ -53,6 +53,7 @@ mod options;
 mod paths;
 mod probe;
 mod process;
+mod recovery;
 mod rotate;
 mod secrets;
 mod spawn;

@@ -39,6 +39,10 @@ pub struct Snapshot {
     pub data_dir: Option<PathBuf>,
     /// The HS256 key for minting Mercure subscriber JWTs.
     pub mercure_subscriber_key: Option<Secret>,
+    /// Bundled: what the host did to protect the data when an upgrade failed (docs/contract.md
+    /// §9, "Recovery"), e.g. `restored the database from <snapshot> after migrate failed: ...`;
+    /// the last one of this host session. Never contains a secret.
+    pub recovery: Option<String>,
 }
 
 /// What subscribers receive.
@@ -104,6 +108,7 @@ mod tests {
             error: None,
             data_dir: None,
             mercure_subscriber_key: Some(Secret::new("key-456")),
+            recovery: None,
         };
         let text = format!("{snap:?} {:?}", Event::State(snap.clone()));
         assert!(

@@ -3,7 +3,7 @@
 //! `name` from its qmlbridge.toml; `--help` lists the rest). Prints one JSON object per line on
 //! stdout:
 //!
-//! - `{"event":"state","mode":"Bundled","state":"Online","url":"http://127.0.0.1:PORT","error":null,"token":null,"ts_ms":N}`
+//! - `{"event":"state","mode":"Bundled","state":"Online","url":"http://127.0.0.1:PORT","error":null,"token":null,"ts_ms":N,"recovery":null}`
 //! - `{"event":"child","pid":N}` on each spawn
 //! - `{"event":"token_rotated","token":null}` (the token only with `--show-token`, for tests)
 //!
@@ -122,6 +122,7 @@ enum Line<'a> {
         error: Option<&'a str>,
         token: Option<&'a str>,
         ts_ms: u64,
+        recovery: Option<&'a str>,
     },
     Child {
         pid: u32,
@@ -139,6 +140,7 @@ fn state_line(s: &Snapshot, show: bool) -> String {
         error: s.error.as_deref(),
         token: token(s.token.as_ref(), show),
         ts_ms: now_ms(),
+        recovery: s.recovery.as_deref(),
     };
     serde_json::to_string(&line).unwrap_or_default()
 }
@@ -229,6 +231,7 @@ mod tests {
             error: None,
             data_dir: None,
             mercure_subscriber_key: None,
+            recovery: None,
         };
         let line = state_line(&snap, false);
         let want = r#"{"event":"state","mode":"Bundled","state":"Online","url":"http://127.0.0.1:1","error":null,"token":null,"ts_ms":"#;

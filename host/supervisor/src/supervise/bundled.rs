@@ -1,7 +1,8 @@
 //! Bundled mode (docs/contract.md §9, "Bundled start" and "Restarts"): prepare (data dir, secrets,
 //! paths, migrations, socket), then spawn, wait for readiness, probe, and respawn within the
-//! budget. Each failing step ends the session Offline with an error naming the step. The
-//! preparation (steps 1-5) lives in [`super::prepare`].
+//! budget. Each failing step ends the session Offline with an error naming the step; when the
+//! session's migrate took a snapshot and its backend never came Online, the snapshot is restored
+//! first (§9 "Recovery"). The preparation (steps 1-5) lives in [`super::prepare`].
 
 use std::time::Instant as StdInstant;
 
@@ -9,7 +10,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 
 use super::ctx::{Ctx, Outcome, pause};
 use super::machine::{AfterExit, Health, Machine};
-use super::prepare::{Kept, command, guard, prepare};
+use super::prepare::{Kept, command, guard, prepare, recover};
 use crate::error::Error;
 use crate::notify::NotifySocket;
 use crate::paths::BackendPaths;
@@ -62,10 +63,16 @@ async fn serve(ctx: &mut Ctx, kept: &mut Kept, paths: &BackendPaths, url: &str) 
     loop {
         let mut proc = match spawn(ctx, kept, paths) {
             Ok(proc) => proc,
-            Err(e) => return Outcome::Offline(e),
+            Err(e) => return offline(ctx, kept, e),
         };
         let notify = kept.notify.as_ref().expect("notify bound");
-        let (status, why) = match watch(ctx, notify, &prober, &mut machine, &mut proc).await {
+        let mut online = false;
+        let ended = watch(ctx, notify, &prober, &mut machine, &mut proc, &mut online).await;
+        if online {
+            // The upgrade worked: its snapshot is only kept (§9 "Recovery").
+            kept.armed = None;
+        }
+        let (status, why) = match ended {
             Ended::Exited(status, why) => (status, why),
             Ended::Command(cmd) => {
                 proc.stop(STOP_GRACE).await;
@@ -87,18 +94,28 @@ async fn serve(ctx: &mut Ctx, kept: &mut Kept, paths: &BackendPaths, url: &str) 
             }
             AfterExit::ConfigError => {
                 let status = status.to_string();
-                return Outcome::Offline(Error::Config { status, stderr });
+                return offline(ctx, kept, Error::Config { status, stderr });
             }
             AfterExit::GiveUp(exits) => {
                 let status = why;
-                return Outcome::Offline(Error::TooManyExits {
+                let e = Error::TooManyExits {
                     exits,
                     status,
                     stderr,
-                });
+                };
+                return offline(ctx, kept, e);
             }
         }
     }
+}
+
+/// Offline with `e`; first, when this session's migrate took a snapshot and no backend of it
+/// came Online (the process is gone by now), the snapshot is restored (§9 "Recovery").
+fn offline(ctx: &Ctx, kept: &mut Kept, e: Error) -> Outcome {
+    if let Some(armed) = kept.armed.take() {
+        recover(ctx, &armed, &format!("the backend never came online: {e}"));
+    }
+    Outcome::Offline(e)
 }
 
 /// Step 6: a fresh token (a `TokenRotated` event when it replaces one; the fixed one of a
@@ -152,12 +169,14 @@ async fn watch(
     prober: &Prober,
     machine: &mut Machine,
     proc: &mut Launched,
+    online: &mut bool,
 ) -> Ended {
     let deadline = Instant::now() + ctx.opts.ready_timeout;
     let pid = proc.pid();
     tokio::select! {
         _ = ready(notify, prober, pid) => {
             machine.ready(StdInstant::now());
+            *online = true;
             ctx.set_state(ConnectionState::Online, None);
         }
         status = proc.child.wait() => return Ended::Exited(status, status.to_string()),

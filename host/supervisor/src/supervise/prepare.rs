@@ -1,6 +1,7 @@
-//! Bundled start, steps 1-5 (docs/contract.md §9): data dir and log, secrets, paths, migrations,
-//! socket and readiness receiver, plus the backend's command line and environment (docs/contract.md
-//! §1, §2). What is created here is [`Kept`] across restarts, so the URL never changes.
+//! Bundled start, steps 1-5 (docs/contract.md §9): data dir and log, secrets, paths, migrations
+//! (with the snapshot `migrate` takes and its restore when they fail, §9 "Recovery"), socket and
+//! readiness receiver, plus the backend's command line and environment (docs/contract.md §1, §2).
+//! What is created here is [`Kept`] across restarts, so the URL never changes.
 
 use std::ffi::OsString;
 use std::net::TcpListener;
@@ -11,6 +12,7 @@ use super::ctx::{Ctx, Outcome};
 use crate::error::Error;
 use crate::notify::NotifySocket;
 use crate::paths::{self, BackendPaths};
+use crate::recovery::{self, Armed};
 use crate::rotate::RotatingLog;
 use crate::secrets::{self, Secret};
 use crate::spawn::{self, Guardian};
@@ -26,6 +28,8 @@ pub(super) struct Kept {
     pub listener: Option<TcpListener>,
     pub notify: Option<NotifySocket>,
     pub guardian: Option<Guardian>,
+    /// The snapshot of the last upgrade, until its backend reaches Online (§9 "Recovery").
+    pub armed: Option<Armed>,
 }
 
 /// Tells the guardian (when it runs) which group to kill if the host dies; 0 = none.
@@ -81,7 +85,14 @@ pub(super) async fn prepare(
     };
     let paths = paths::resolve(&exe_dir, &opts.app, &opts.backend_bin, &env)?;
     tracing::info!(target: "qmlbridge::supervisor", bin = %paths.bin.display(), dir = %paths.dir.display(), "backend");
-    // 4. migrations (with a throwaway token: a prod backend may insist on one)
+    // 4. migrations (with a throwaway token: a prod backend may insist on one); first the end of
+    // a restore a killed host left, then note the snapshots to tell the one `migrate` takes.
+    let snapshots = data_dir.join(recovery::SNAPSHOT_DIR);
+    let database = recovery::database_path(&datadir::database_url(&data_dir), &paths.dir);
+    if let Some(database) = &database {
+        resume(ctx, &snapshots, database);
+    }
+    let before = recovery::list(&snapshots);
     let cmd = command(
         kept,
         &paths,
@@ -92,7 +103,17 @@ pub(super) async fn prepare(
     let log = kept.log.as_ref().expect("log opened");
     let interrupted = tokio::select! {
         r = migrate::run(&cmd, opts.migrate_timeout, log, kept.guardian.as_mut()) => {
-            r?;
+            let taken = recovery::taken(&snapshots, &before).zip(database);
+            let taken = taken.map(|(snapshot, database)| Armed { snapshot, database });
+            if let Err(e) = r {
+                if let Some(armed) = &taken {
+                    recover(ctx, armed, &format!("migrate failed: {e}"));
+                }
+                return Err(e.into());
+            }
+            if taken.is_some() {
+                kept.armed = taken;
+            }
             None
         }
         cmd = ctx.commands.recv() => Some(cmd.unwrap_or(Command::Shutdown)),
@@ -119,6 +140,37 @@ pub(super) async fn prepare(
     Ok((paths, url))
 }
 
+/// Finishes a restore that a killed host left half done (§9 "Recovery").
+fn resume(ctx: &Ctx, snapshots: &Path, database: &Path) {
+    let message = match recovery::resume(snapshots, database) {
+        Ok(None) => return,
+        Ok(Some(snapshot)) => format!(
+            "restored the database from {} (a restore interrupted earlier was finished)",
+            snapshot.display()
+        ),
+        Err(e) => format!("could not finish an interrupted restore: {e}"),
+    };
+    tracing::warn!(target: "qmlbridge::supervisor", "{message}");
+    ctx.shared.update(|s| s.recovery = Some(message));
+}
+
+/// Puts the database back as `armed`'s snapshot holds it, because of `why`; the snapshot stays
+/// (§9 "Recovery"). The backend must be gone: it is, whenever this is called.
+pub(super) fn recover(ctx: &Ctx, armed: &Armed, why: &str) {
+    let message = match recovery::restore(&armed.snapshot, &armed.database) {
+        Ok(()) => format!(
+            "restored the database from {} after {why}",
+            armed.snapshot.display()
+        ),
+        Err(e) => format!(
+            "could not restore the database from {} after {why}: {e}",
+            armed.snapshot.display()
+        ),
+    };
+    tracing::warn!(target: "qmlbridge::supervisor", "{message}");
+    ctx.shared.update(|s| s.recovery = Some(message));
+}
+
 /// `<backend> <args>` with the host's environment plus the contract's variables (§2).
 pub(super) fn command(
     kept: &Kept,
@@ -141,6 +193,11 @@ pub(super) fn command(
         ("MERCURE_PUBLISHER_JWT_KEY", key.to_string()),
         ("MERCURE_SUBSCRIBER_JWT_KEY", key.to_string()),
     ];
+    if port.is_none() {
+        // `migrate`: where it puts its snapshot before an upgrade (§1).
+        let snapshots = data_dir.join(recovery::SNAPSHOT_DIR);
+        ours.push(("BRIDGE_SNAPSHOT_DIR", snapshots.display().to_string()));
+    }
     if let Some(port) = port {
         ours.push(("PORT", port.to_string()));
         if let Some(notify) = &kept.notify {
@@ -152,6 +209,7 @@ pub(super) fn command(
         k == "BRIDGE_URL"
             || k == "PORT"
             || k == "NOTIFY_SOCKET"
+            || k == "BRIDGE_SNAPSHOT_DIR"
             || ours.iter().any(|(o, _)| *o == k)
     };
     let mut env: Vec<(OsString, OsString)> =
