@@ -1,6 +1,6 @@
-//! `qmlbridge`: start a new app, run its edit loop, render its icons, bundle it as an AppImage. The work is the
-//! library's (`qmlbridge_cli`); this parses the command line and maps errors to exit codes
-//! (2: bad input, nothing written; 1: a failure while working).
+//! `qmlbridge`: start a new app, run its edit loop, lint its QML, render its icons, bundle it as
+//! an AppImage. The work is the library's (`qmlbridge_cli`); this parses the command line and
+//! maps errors to exit codes (2: bad input, nothing written; 1: a failure while working).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
