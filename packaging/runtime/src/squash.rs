@@ -5,13 +5,16 @@
 //!
 //! See: <https://dr-emann.github.io/squashfs/squashfs.html> (data blocks and fragments)
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use backhand::traits::Compressor;
 use backhand::{FilesystemReader, InnerNode, NodeHeader, SquashfsFileReader};
@@ -20,9 +23,12 @@ use crate::error::{Error, Result};
 
 /// Fragment index of a file whose tail is a whole block of its own.
 const NO_FRAGMENT: usize = 0xffff_ffff;
-/// Decompressed blocks kept for reuse: fragment blocks are shared by many small files, and
-/// FUSE reads (128 KiB) are often smaller than a block.
-const CACHED_BLOCKS: usize = 32;
+/// Bytes of decompressed blocks kept for reuse (at least [`MIN_CACHED_BLOCKS`] blocks): fragment
+/// blocks are shared by many small files, and the loader's page faults read 128 KiB windows
+/// centred on the fault, so most FUSE reads straddle two blocks and the next read needs the
+/// second one again. 8 MiB holds the working set of the reads in flight during an app's start.
+const CACHE_BYTES: usize = 8 << 20;
+const MIN_CACHED_BLOCKS: usize = 8;
 
 /// What an entry of the tree is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +68,90 @@ pub struct Entry {
     pub kind: Kind,
 }
 
-type Cache = Mutex<Vec<(u64, Arc<Vec<u8>>)>>;
+/// Decompressed blocks by archive offset, least recently used first, and the blocks some thread
+/// is decompressing right now: a second reader of such a block waits for it instead of
+/// decompressing it too (the kernel sends adjacent read-ahead windows to both FUSE threads at
+/// once, and both need the block they share).
+#[derive(Default)]
+struct Cache {
+    state: Mutex<CacheState>,
+    done: Condvar,
+    capacity: usize,
+    decompressed: AtomicU64,
+}
+
+#[derive(Default)]
+struct CacheState {
+    ready: VecDeque<(u64, Arc<Vec<u8>>)>,
+    loading: Vec<u64>,
+}
+
+impl Cache {
+    fn with_capacity(capacity: usize) -> Self {
+        Cache {
+            capacity,
+            ..Cache::default()
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, CacheState> {
+        // A panic while holding the lock leaves the state consistent (every change is one call).
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The block at `start`, from the cache or from `load` (run by one thread at a time per
+    /// block; a failed load is not remembered, so each waiter then tries and reports its own).
+    fn get(&self, start: u64, load: impl FnOnce() -> Result<Vec<u8>>) -> Result<Arc<Vec<u8>>> {
+        let mut state = self.lock();
+        loop {
+            if let Some(at) = state.ready.iter().position(|(k, _)| *k == start) {
+                let hit = state.ready.remove(at).expect("position is in range");
+                let bytes = hit.1.clone();
+                state.ready.push_back(hit);
+                return Ok(bytes);
+            }
+            if !state.loading.contains(&start) {
+                break;
+            }
+            state = self.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+        state.loading.push(start);
+        drop(state);
+        // Whatever happens to `load`, the block stops being "loading" and waiters wake up.
+        let guard = Loading { cache: self, start };
+        let loaded = load().map(Arc::new);
+        if let Ok(bytes) = &loaded {
+            self.decompressed.fetch_add(1, Ordering::Relaxed);
+            let mut state = self.lock();
+            if state.ready.len() >= self.capacity {
+                state.ready.pop_front();
+            }
+            state.ready.push_back((start, bytes.clone()));
+        }
+        drop(guard);
+        loaded
+    }
+}
+
+struct Loading<'a> {
+    cache: &'a Cache,
+    start: u64,
+}
+
+impl Drop for Loading<'_> {
+    fn drop(&mut self) {
+        let mut state = self.cache.lock();
+        state.loading.retain(|&s| s != self.start);
+        drop(state);
+        self.cache.done.notify_all();
+    }
+}
+
+thread_local! {
+    /// One zstd decompression context per thread, reused for every block instead of one
+    /// allocated per block (a small saving: decompressing the 128 KiB block dominates).
+    static ZSTD: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
 
 /// An opened payload.
 pub struct Image {
@@ -121,8 +210,16 @@ impl Image {
             fragments,
             entries,
             lookup,
-            cache: Mutex::new(Vec::new()),
+            cache: Cache::with_capacity(
+                (CACHE_BYTES / fs.block_size.max(1) as usize).max(MIN_CACHED_BLOCKS),
+            ),
         })
+    }
+
+    /// The same image keeping at most `blocks` decompressed blocks (at least one).
+    pub fn with_cache_capacity(mut self, blocks: usize) -> Self {
+        self.cache = Cache::with_capacity(blocks.max(1));
+        self
     }
 
     /// The child of directory `dir` called `name`.
@@ -205,39 +302,41 @@ impl Image {
 
     /// Reads and decompresses the block stored at `start` (archive-relative) with `stored` size.
     fn raw_block(&self, start: u64, stored: u32) -> Result<Arc<Vec<u8>>> {
-        if let Some(hit) = self
-            .cache
-            .lock()
-            .expect("cache lock")
-            .iter()
-            .find(|(k, _)| *k == start)
-        {
-            return Ok(hit.1.clone());
-        }
-        let uncompressed = stored & (1 << 24) != 0;
-        let len = (stored & !(1 << 24)) as usize;
-        let mut raw = vec![0; len];
-        self.file
-            .read_exact_at(&mut raw, self.offset + start)
-            .map_err(|e| Error::Payload(format!("read at {}: {e}", self.offset + start)))?;
-        let bytes = if uncompressed {
-            raw
-        } else {
-            self.decompress(&raw)?
-        };
-        let bytes = Arc::new(bytes);
-        let mut cache = self.cache.lock().expect("cache lock");
-        if cache.len() >= CACHED_BLOCKS {
-            cache.remove(0);
-        }
-        cache.push((start, bytes.clone()));
-        Ok(bytes)
+        self.cache.get(start, || {
+            let uncompressed = stored & (1 << 24) != 0;
+            let len = (stored & !(1 << 24)) as usize;
+            let mut raw = vec![0; len];
+            self.file
+                .read_exact_at(&mut raw, self.offset + start)
+                .map_err(|e| Error::Payload(format!("read at {}: {e}", self.offset + start)))?;
+            if uncompressed {
+                Ok(raw)
+            } else {
+                self.decompress(&raw)
+            }
+        })
+    }
+
+    /// How many blocks were decompressed (or read, if stored uncompressed) since the image was
+    /// opened: a block served from the cache does not count.
+    pub fn blocks_decompressed(&self) -> u64 {
+        self.cache.decompressed.load(Ordering::Relaxed)
     }
 
     fn decompress(&self, raw: &[u8]) -> Result<Vec<u8>> {
         let max = self.block_size as usize;
         let out = match self.compressor {
-            Compressor::Zstd => zstd::bulk::decompress(raw, max).map_err(|e| e.to_string()),
+            Compressor::Zstd => ZSTD.with(|z| {
+                let mut z = z.borrow_mut();
+                if z.is_none() {
+                    *z = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
+                }
+                let z = z.as_mut().expect("set above");
+                let mut out = Vec::with_capacity(max);
+                z.decompress_to_buffer(raw, &mut out)
+                    .map(|_| out)
+                    .map_err(|e| e.to_string())
+            }),
             _ => {
                 // SquashFS "gzip" blocks are zlib streams.
                 let mut out = Vec::with_capacity(max);

@@ -189,6 +189,160 @@ mod payload_reading {
         }
     }
 
+    /// The payload of [`payload`] with `comp`, opened at an offset; the entries of big.bin (7 full
+    /// blocks, its tail in a fragment) and greeting.txt (only a fragment, the same block).
+    fn opened(dir: &Path, comp: Compressor) -> (Image, usize, usize) {
+        let path = dir.join(format!("img-{comp:?}"));
+        if !path.exists() {
+            let mut bytes = vec![0x55; 777];
+            bytes.extend(payload("t.App", "hello", comp));
+            fs::write(&path, &bytes).unwrap();
+        }
+        let img = Image::open(&path, 777).unwrap();
+        let find = |name: &str| {
+            (0..img.entries.len())
+                .find(|&i| img.entries[i].path.ends_with(name))
+                .unwrap()
+        };
+        let (big, small) = (find("big.bin"), find("greeting.txt"));
+        (img, big, small)
+    }
+
+    fn data(img: &Image, i: usize) -> &qmlbridge_appimage_runtime::squash::FileData {
+        match &img.entries[i].kind {
+            Kind::File(d) => d,
+            other => panic!("{:?} is not a file", other),
+        }
+    }
+
+    /// Reads at block boundaries, straddling one or two of them, running into the fragment tail,
+    /// and the whole file; (offset, size).
+    fn tricky_reads() -> Vec<(u64, u32)> {
+        const B: u64 = 131_072;
+        let mut reads = vec![
+            (0, 1_000_003),
+            (0, 2_000_000),
+            (999_999, 100),
+            (1_000_003, 1),
+        ];
+        for k in 1..8 {
+            reads.extend([
+                (k * B - 1, 2),
+                (k * B - 4096, 131_072),
+                (k * B, 131_072),
+                (k * B + 65_536, 131_072),
+                (k * B - 100, 300_000),
+            ]);
+        }
+        reads
+    }
+
+    fn expect(want: &[u8], at: u64, size: u32) -> &[u8] {
+        let lo = (at as usize).min(want.len());
+        let hi = (at as usize + size as usize).min(want.len());
+        &want[lo..hi]
+    }
+
+    #[test]
+    fn cached_and_uncached_reads_are_byte_exact_across_blocks_and_fragments() {
+        let dir = tempfile::tempdir().unwrap();
+        let want = big_content();
+        for comp in [Compressor::Gzip, Compressor::Zstd] {
+            let (warm, big, small) = opened(dir.path(), comp);
+            let d = data(&warm, big);
+            assert!(
+                d.len / 131_072 == 7 && !d.len.is_multiple_of(131_072),
+                "big.bin has 7 full blocks and a tail"
+            );
+            for (at, size) in tricky_reads() {
+                // Uncached: a fresh image decompresses every block this read touches.
+                let (cold, _, _) = opened(dir.path(), comp);
+                let got = cold.read(data(&cold, big), at, size).unwrap();
+                assert_eq!(
+                    got,
+                    expect(&want, at, size),
+                    "{comp:?} uncached {at}+{size}"
+                );
+                assert!(cold.blocks_decompressed() > 0 || got.is_empty());
+                // Cached: the same read again on an image that holds every block already.
+                warm.read(d, 0, 1_000_003).unwrap();
+                let before = warm.blocks_decompressed();
+                let got = warm.read(d, at, size).unwrap();
+                assert_eq!(got, expect(&want, at, size), "{comp:?} cached {at}+{size}");
+                assert_eq!(
+                    warm.blocks_decompressed(),
+                    before,
+                    "{comp:?} {at}+{size} hit"
+                );
+            }
+            // A file that is only a fragment: sliced out of its fragment block, uncached and cached.
+            assert_eq!(warm.read(data(&warm, small), 0, 4096).unwrap(), b"hello");
+            let before = warm.blocks_decompressed();
+            assert_eq!(warm.read(data(&warm, small), 2, 2).unwrap(), b"ll");
+            assert_eq!(warm.read(data(&warm, small), 0, 4096).unwrap(), b"hello");
+            assert_eq!(
+                warm.blocks_decompressed(),
+                before,
+                "the fragment block was cached"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cache_smaller_than_the_file_evicts_and_still_reads_exactly_from_many_threads() {
+        let dir = tempfile::tempdir().unwrap();
+        let want = big_content();
+        for comp in [Compressor::Gzip, Compressor::Zstd] {
+            let (img, big, small) = opened(dir.path(), comp);
+            let img = img.with_cache_capacity(2);
+            let reads = tricky_reads();
+            std::thread::scope(|s| {
+                for t in 0..4usize {
+                    let (img, reads, want) = (&img, &reads, &want);
+                    s.spawn(move || {
+                        // Each thread walks the reads from another start, so blocks are evicted
+                        // and decompressed again while other threads use them.
+                        for k in 0..reads.len() * 2 {
+                            let (at, size) = reads[(k * 7 + t * 13) % reads.len()];
+                            let got = img.read(data(img, big), at, size).unwrap();
+                            assert_eq!(got, expect(want, at, size), "{comp:?} {at}+{size}");
+                            assert_eq!(img.read(data(img, small), 0, 64).unwrap(), b"hello");
+                        }
+                    });
+                }
+            });
+            assert!(
+                img.blocks_decompressed() > 9,
+                "{comp:?}: a 2-block cache re-decompresses ({})",
+                img.blocks_decompressed()
+            );
+        }
+    }
+
+    #[test]
+    fn readers_of_the_same_block_at_once_decompress_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let want = big_content();
+        let (img, big, _) = opened(dir.path(), Compressor::Zstd);
+        let threads = 8;
+        let start = std::sync::Barrier::new(threads);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let (img, start, want) = (&img, &start, &want);
+                s.spawn(move || {
+                    start.wait();
+                    // Windows straddling two blocks, as the kernel's read-ahead sends them.
+                    for at in (65_536..1_000_003).step_by(131_072) {
+                        let got = img.read(data(img, big), at, 131_072).unwrap();
+                        assert_eq!(got, expect(want, at, 131_072));
+                    }
+                });
+            }
+        });
+        // 7 full blocks and the tail's fragment block, each decompressed by one thread only.
+        assert_eq!(img.blocks_decompressed(), 8);
+    }
+
     #[test]
     fn extraction_writes_the_tree_and_a_pattern_selects() {
         let dir = tempfile::tempdir().unwrap();
