@@ -405,7 +405,7 @@ fn an_app_of_odd_but_accepted_names_builds_and_passes_its_tests() {
     }
 }
 
-/// `cargo fmt --check` and `cargo test -p <package>` in a generated app, with this test's own
+/// `cargo fmt --check`, `cargo clippy` and `cargo test -p <package>` in a generated app, with this test's own
 /// target dir (the framework's crates and the lock's versions are built there already); the
 /// test output.
 fn backend_tests(app: &Path, package: &str) -> String {
@@ -430,6 +430,7 @@ fn backend_tests(app: &Path, package: &str) -> String {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     run(&["fmt", "--check"]);
+    run(&["clippy", "-p", package, "--all-targets", "--", "-D", "warnings"]);
     run(&["test", "-p", package])
 }
 
