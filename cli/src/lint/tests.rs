@@ -29,7 +29,7 @@ const HEADER: &str = "import QtQuick\nimport QtQuick.Controls\n";
 
 #[test]
 fn a_label_bound_to_data_without_text_format_is_flagged_where_its_text_is() {
-    // The todo example's delegate before it said how to show a title.
+    // A list delegate showing a record's title, as apps wrote it before the rule.
     let qml = format!(
         "{HEADER}ItemDelegate {{\n    id: root\n    required property string title\n    contentItem: Label {{\n        text: root.title\n        elide: Text.ElideRight\n    }}\n}}\n"
     );
@@ -72,7 +72,7 @@ fn any_explicit_text_format_is_a_choice_made() {
 #[test]
 fn literals_and_translations_of_literals_show_no_data() {
     for value in [
-        "\"Todos\"",
+        "\"Items\"",
         "'single'",
         "qsTr(\"Nothing to do.\")",
         "qsTr(\"Add\", \"button\")",
@@ -100,7 +100,7 @@ fn anything_else_is_data() {
         "qsTr(\"Hello \") + name",
         "`${user.name}`",
         "{ return model.title; }",
-        "window.todos.error.length > 0 ? window.todos.error : qsTr(\"ok\")",
+        "window.items.error.length > 0 ? window.items.error : qsTr(\"ok\")",
         "JSON.stringify(row)",
     ] {
         let qml = format!("Item {{\n    Label {{\n        text: {value}\n    }}\n}}\n");
@@ -170,12 +170,12 @@ fn objects_nested_anywhere_are_checked() {
     let qml = r#"import QtQuick
 import QtQuick.Controls
 ApplicationWindow {
-    readonly property RestModel todos: RestModel { resource: "todos"; roles: ["title", "done"] }
+    readonly property RestModel items: RestModel { resource: "items"; roles: ["title", "done"] }
     header: ToolBar {
         RowLayout { Label { text: BackendConnection.url } }
     }
     ListView {
-        model: todos
+        model: items
         delegate: ItemDelegate {
             contentItem: Column {
                 Text { text: model.title; textFormat: Text.PlainText }
@@ -210,7 +210,7 @@ fn members_of_every_kind_are_read_past() {
 pragma ComponentBehavior: Bound
 Item {
     id: root
-    required property var todoId
+    required property var itemId
     required title
     readonly property list<string> names: ["a", "b"]
     default property alias content: inner.data
@@ -328,6 +328,8 @@ fn qml_it_cannot_read_is_bad_input_naming_the_place() {
     }
 }
 
+/// The QML `make lint` checks: the framework's components and tests, the test fixture's, and the
+/// reference app's (the Makefile's `QML_DIRS`).
 #[test]
 fn the_frameworks_qml_is_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
