@@ -163,7 +163,7 @@ pub(super) fn recover(ctx: &Ctx, armed: &Armed, why: &str) {
             armed.snapshot.display()
         ),
         Err(e) => format!(
-            "could not restore the database from {} after {why}: {e}",
+            "could not restore the database from {} after {why}: {e}; the snapshot is kept",
             armed.snapshot.display()
         ),
     };
