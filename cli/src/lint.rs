@@ -12,6 +12,7 @@
 //! are plain text already and not checked; `ToolTip` cannot be told, and is left to the engine's
 //! network policy (docs/qml.md).
 
+mod lex;
 mod parse;
 
 use std::collections::{HashMap, HashSet};
@@ -19,7 +20,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result};
-use parse::{Kind, Object, Token};
+use lex::{Kind, Token};
+use parse::Object;
 
 /// The elements that render `text` as rich text unless told otherwise.
 const TEXT_ELEMENTS: &[&str] = &["Text", "Label", "TextEdit", "TextArea"];
