@@ -40,7 +40,11 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 421: a `Host` that is not ours (DNS-rebinding guard).
     MisdirectedRequest,
-    /// 422: well-formed JSON with invalid content.
+    /// 409: the write conflicts with stored rows: a `UNIQUE` value taken, a foreign key to no
+    /// row, a row still referred to (`docs/contract.md` §7 "Constraints").
+    Conflict(String),
+    /// 422: well-formed JSON with invalid content (also a broken `CHECK` or `NOT NULL`, or an
+    /// app hook's refusal: see [`ApiError::field`]).
     Unprocessable(String),
     /// 503: the database is unusable (details logged).
     Unavailable(String),
@@ -62,6 +66,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MisdirectedRequest => StatusCode::MISDIRECTED_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
@@ -72,7 +77,7 @@ impl ApiError {
     /// The `detail` member shown to the client.
     fn detail(&self) -> &str {
         match self {
-            ApiError::BadRequest(d) | ApiError::Unprocessable(d) => d,
+            ApiError::BadRequest(d) | ApiError::Conflict(d) | ApiError::Unprocessable(d) => d,
             ApiError::Unauthorized => "a valid Authorization: Bearer token is required",
             ApiError::NotFound => "no such resource",
             ApiError::MethodNotAllowed => "this method is not allowed on this resource",
@@ -95,9 +100,43 @@ impl ApiError {
         ApiError::Internal(format!("{context}: {err}"))
     }
 
+    /// A 422 naming `field`, as the convention's own checks answer: what a resource hook
+    /// returns to refuse a write.
+    ///
+    /// ```
+    /// use qmlbridge_backend::ApiError;
+    ///
+    /// let refusal = ApiError::field("amount", "must be positive");
+    /// assert_eq!(refusal.status(), 422);
+    /// ```
+    pub fn field(field: &str, problem: &str) -> Self {
+        ApiError::Unprocessable(format!("{field} {problem}"))
+    }
+
+    /// This error carried through a `rusqlite` closure (`Context::write`'s): the write rolls
+    /// back and answers with `self`, not a 500 ([`ApiError::write`] unwraps it).
+    ///
+    /// ```
+    /// use qmlbridge_backend::ApiError;
+    ///
+    /// let err = ApiError::field("title", "is taken").into_sqlite();
+    /// assert_eq!(ApiError::write(err).status(), 422);
+    /// ```
+    pub fn into_sqlite(self) -> rusqlite::Error {
+        rusqlite::Error::ToSqlConversionFailure(Box::new(Carried(self)))
+    }
+
     /// A write that did not commit: 507 for a full disk, 503 for failing storage, else 500.
-    /// Nothing was changed in either case (the transaction rolled back).
+    /// Nothing was changed in either case (the transaction rolled back). An error made with
+    /// [`ApiError::into_sqlite`] comes back as itself.
     pub fn write(err: rusqlite::Error) -> Self {
+        let err = match err {
+            rusqlite::Error::ToSqlConversionFailure(boxed) => match boxed.downcast::<Carried>() {
+                Ok(carried) => return carried.0,
+                Err(other) => rusqlite::Error::ToSqlConversionFailure(other),
+            },
+            other => other,
+        };
         let detail = format!("write not committed: {err}");
         match WriteFailure::of(&err) {
             WriteFailure::Full => ApiError::InsufficientStorage(detail),
@@ -106,6 +145,18 @@ impl ApiError {
         }
     }
 }
+
+/// An [`ApiError`] inside a `rusqlite::Error`.
+#[derive(Debug)]
+struct Carried(ApiError);
+
+impl std::fmt::Display for Carried {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.0.status(), self.0.detail())
+    }
+}
+
+impl std::error::Error for Carried {}
 
 /// A problem+json response with `status` and `detail`.
 pub(crate) fn problem(status: StatusCode, detail: &str) -> Response {

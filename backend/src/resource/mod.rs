@@ -4,6 +4,7 @@
 
 mod body;
 mod columns;
+mod constraint;
 mod query;
 mod routes;
 mod schema;

@@ -14,9 +14,12 @@ use bytes::Bytes;
 use http::{HeaderValue, StatusCode, Uri, header};
 use serde_json::{Map, Value};
 
+use rusqlite::Connection;
+
 use super::body::{Mode, values};
+use super::constraint::violation;
 use super::query::ListQuery;
-use super::schema::Schema;
+use super::schema::{Field, Schema};
 use super::sqlite::{Record, Statements};
 use crate::context::Context;
 use crate::http::error::ApiError;
@@ -124,10 +127,16 @@ async fn create(
     let values = values(api.schema, &object, Mode::Create)?;
     let writer = api.clone();
     let record = ctx
-        .write_with(move |conn| writer.sql.create(conn, &values), {
-            let api = api.clone();
-            move |record: &Record| api.change(record)
-        })
+        .write_with(
+            move |conn| {
+                let set = names(&values);
+                (writer.sql.create(conn, &values)).map_err(|e| refused(conn, &writer, e, &set))
+            },
+            {
+                let api = api.clone();
+                move |record: &Record| api.change(record)
+            },
+        )
         .await?;
     let id = record
         .get(api.schema.key())
@@ -155,7 +164,10 @@ async fn update(
     let writer = api.clone();
     let record = ctx
         .write_with(
-            move |conn| writer.sql.update(conn, id, &values),
+            move |conn| {
+                let set = names(&values);
+                (writer.sql.update(conn, id, &values)).map_err(|e| refused(conn, &writer, e, &set))
+            },
             move |record: &Option<Record>| record.as_ref().and_then(|r| api.change(r)),
         )
         .await?;
@@ -171,7 +183,7 @@ async fn delete(
     let writer = api.clone();
     let deleted = ctx
         .write_with(
-            move |conn| writer.sql.delete(conn, id),
+            move |conn| (writer.sql.delete(conn, id)).map_err(|e| refused(conn, &writer, e, &[])),
             move |deleted: &bool| {
                 let data = serde_json::json!({ "id": id, "deleted": true }).to_string();
                 deleted.then(|| LiveUpdate::new(api.topics(id), data))
@@ -182,6 +194,23 @@ async fn delete(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
+    }
+}
+
+/// The names of the fields a write sets.
+fn names(values: &[(&'static Field, rusqlite::types::Value)]) -> Vec<&'static str> {
+    values.iter().map(|(f, _)| f.name).collect()
+}
+
+/// A constraint violation the client caused, carried out of the transaction as its 409/422
+/// (`docs/contract.md` §7 "Constraints"); any other error as it is (a 5xx).
+fn refused(conn: &Connection, api: &Api, err: rusqlite::Error, set: &[&str]) -> rusqlite::Error {
+    match violation(conn, api.schema, &err, set) {
+        Some(answer) => {
+            tracing::info!(target: "qmlbridge_backend::http", "{} write refused: {err}", api.schema.name);
+            answer.into_sqlite()
+        }
+        None => err,
     }
 }
 

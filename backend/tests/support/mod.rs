@@ -49,6 +49,16 @@ pub static BIN: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
 });
 /// How many migrations the fixture has.
 pub const MIGRATIONS: usize = 3;
+/// The table of the fixture's `links` resource (served with `FIXTURE_LINKS`): a foreign key to
+/// `items`, a unique `url`, a named check on `rank` and an unnamed one on `score`.
+pub const LINKS_TABLE: &str = "CREATE TABLE links (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    item_id INTEGER NOT NULL REFERENCES items (id),
+    url     TEXT    NOT NULL UNIQUE,
+    rank    INTEGER NOT NULL DEFAULT 0 CONSTRAINT rank_not_negative CHECK (rank >= 0),
+    score   INTEGER CHECK (score <> 13)
+);";
+
 /// How long a test waits for something that should happen (a loaded 2-core machine is slow).
 pub const PATIENCE: Duration = Duration::from_secs(20);
 /// The token the tests start the server with.
@@ -117,6 +127,19 @@ impl Workdir {
     /// Runs `migrate` to completion.
     pub fn migrate(&self) -> Output {
         run(self.command(&["migrate"]))
+    }
+
+    /// Migrates, creates [`LINKS_TABLE`] and starts `serve` with the `links` resource, in
+    /// `BRIDGE_ENV=env`.
+    pub fn serve_links(&self, env: &str) -> Server {
+        let out = self.migrate();
+        assert_eq!(out.code(), Some(0), "{}", out.stderr);
+        let conn = rusqlite::Connection::open(self.db_path()).unwrap();
+        conn.execute_batch(LINKS_TABLE).unwrap();
+        drop(conn);
+        let mut cmd = self.command(&["serve"]);
+        cmd.env("FIXTURE_LINKS", "1").env("BRIDGE_ENV", env);
+        Server::start(cmd)
     }
 
     /// Starts `serve` and waits for its `listening on` line.
