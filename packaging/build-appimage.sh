@@ -24,6 +24,10 @@
 #   QMLBRIDGE_META_DIR         <id>.desktop, <id>.metainfo.xml, icons/<N>x<N>.png [icons/scalable.svg]
 #   QMLBRIDGE_BUILD_DIR        scratch space (the AppDir)
 #   QMLBRIDGE_OUT              the image to write
+# Set by `qmlbridge bundle --sign` (optional):
+#   QMLBRIDGE_UPDATE_INFO      the update information written into the runtime's .upd_info
+#                              section (AppImage spec: `zsync|<url of the .zsync file>`), before
+#                              the image exists, so its checksums and signature cover it
 #
 # Environment for a person:
 #   CARGO_TARGET_DIR          where cargo builds (default: the workspace's target/qt, the Qt builds' dir)
@@ -221,6 +225,13 @@ make_image() {
   sha=$(sha256sum "$payload" | cut -d' ' -f1)
   extent=$(section_extent "$head" .qmlbridge_payload)
   printf 'sha256=%s\n' "$sha" | dd of="$head" bs=1 seek="${extent%% *}" conv=notrunc status=none
+  if [ -n "${QMLBRIDGE_UPDATE_INFO:-}" ]; then
+    extent=$(section_extent "$head" .upd_info)
+    # The section is zero-filled: the text and at least one NUL must fit.
+    [ "${#QMLBRIDGE_UPDATE_INFO}" -lt "${extent##* }" ] \
+      || die "QMLBRIDGE_UPDATE_INFO is ${#QMLBRIDGE_UPDATE_INFO} bytes; .upd_info holds ${extent##* }"
+    printf '%s' "$QMLBRIDGE_UPDATE_INFO" | dd of="$head" bs=1 seek="${extent%% *}" conv=notrunc status=none
+  fi
   cat "$head" "$payload" >"$OUT.tmp"
   chmod 0755 "$OUT.tmp"
   mv -f "$OUT.tmp" "$OUT"

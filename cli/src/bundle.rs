@@ -5,6 +5,9 @@
 //! list is in that script's header; it builds the image's runtime from `packaging/runtime`), and
 //! `--test` runs `packaging/test-appimage.sh` on it (which then runs
 //! `packaging/test-appimage-systems.sh`: a FUSE 3 system, one without FUSE, this one).
+//! `--sign` makes it a release (`sign_release`): the key is checked before the build, the build
+//! embeds the update information, and the `.zsync` file and signed `latest.json` are written
+//! beside the image before `--test` runs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,6 +16,7 @@ use qmlbridge_manifest::{FILE_NAME, Manifest};
 
 use crate::error::{Error, Result};
 use crate::icon::render_icons;
+use crate::sign_release::{self, SignOptions};
 
 /// The image's architecture (the only one `packaging/runtime` is built for).
 const ARCH: &str = "x86_64";
@@ -26,12 +30,25 @@ pub struct BundleOptions {
     pub framework: PathBuf,
     /// Run the end-to-end test of the image afterwards.
     pub test: bool,
+    /// Sign it as a release (`--sign`); `None`: the image only.
+    pub sign: Option<SignOptions>,
 }
 
 /// Builds the image; returns its path (`<app>/dist/<name>-<version>-x86_64.AppImage`).
 pub fn bundle(opts: &BundleOptions) -> Result<PathBuf> {
     let app = opts.app.canonicalize().map_err(Error::io(&opts.app))?;
     let m = Manifest::load(&app.join(FILE_NAME))?;
+    let image_name = format!("{}-{}-{ARCH}.AppImage", m.name, m.version);
+    // The key and its password first: a wrong one must not cost a build.
+    let signing = match &opts.sign {
+        Some(sign) => {
+            let prepared = sign_release::prepare(&m, sign)?;
+            let update = sign_release::update_section(&m)?;
+            let info = sign_release::update_information(update, &image_name)?;
+            Some((prepared, info))
+        }
+        None => None,
+    };
     let build = app.join("build/appimage");
     let meta = build.join("meta");
     if meta.exists() {
@@ -49,16 +66,23 @@ pub fn bundle(opts: &BundleOptions) -> Result<PathBuf> {
         .args(["validate", "--no-net"])
         .arg(&metainfo))?;
 
-    let out = app
-        .join("dist")
-        .join(format!("{}-{}-{ARCH}.AppImage", m.name, m.version));
+    let out = app.join("dist").join(&image_name);
     let framework = opts
         .framework
         .canonicalize()
         .map_err(Error::io(&opts.framework))?;
-    let env = environment(&m, &app, &framework, &build, &meta, &out);
+    let mut env = environment(&m, &app, &framework, &build, &meta, &out);
+    if let Some((_, info)) = &signing {
+        env.push(("QMLBRIDGE_UPDATE_INFO", info.clone()));
+    }
     let script = framework.join("packaging/build-appimage.sh");
     run(Command::new(&script).envs(env.clone()))?;
+    if let Some((prepared, _)) = &signing {
+        let published = prepared.publish(&m, &out)?;
+        for file in [&published.zsync, &published.feed, &published.feed_signature] {
+            eprintln!("qmlbridge: wrote {}", file.display());
+        }
+    }
     if opts.test {
         let script = framework.join("packaging/test-appimage.sh");
         run(Command::new(&script).arg(&out).envs(env))?;

@@ -1,6 +1,7 @@
 //! `qmlbridge`: start a new app, run its edit loop, lint its QML, render its icons, bundle it as
-//! an AppImage. The work is the library's (`qmlbridge_cli`); this parses the command line and
-//! maps errors to exit codes (2: bad input, nothing written; 1: a failure while working).
+//! an AppImage, sign it as a release (`keygen`, `bundle --sign`). The work is the library's
+//! (`qmlbridge_cli`); this parses the command line and maps errors to exit codes (2: bad input,
+//! nothing written; 1: a failure while working).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,35 @@ enum Command {
         /// Then run the image's end-to-end test (packaging/test-appimage.sh).
         #[arg(long)]
         test: bool,
+        /// Make it a release (docs/updates.md): embed its update information, write its .zsync
+        /// file and a signed latest.json beside it. Needs the manifest's [update] section; the
+        /// password comes from QMLBRIDGE_SIGN_PASSWORD or the terminal.
+        #[arg(long)]
+        sign: bool,
+        /// The secret key file (default: QMLBRIDGE_SIGN_KEY, holding the file's text, else the
+        /// key `qmlbridge keygen` writes for the app's name).
+        #[arg(long, value_name = "FILE", requires = "sign")]
+        key: Option<PathBuf>,
+        /// The release notes, plain text (default: the manifest's [update] notes).
+        #[arg(long, value_name = "FILE", requires = "sign")]
+        notes: Option<PathBuf>,
+    },
+    /// Write a release key pair (minisign's format) for signing updates (docs/updates.md).
+    ///
+    /// The secret key is encrypted with a password (QMLBRIDGE_SIGN_PASSWORD, else asked on the
+    /// terminal) and written with mode 0600 to DIR/NAME.key, never inside an app's tree; the
+    /// public key to list in the manifest's [update] keys is printed and written to NAME.pub.
+    Keygen {
+        /// Where to write the keys (default: ${XDG_CONFIG_HOME:-~/.config}/qmlbridge/keys).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// The key's name (default: the name in ./qmlbridge.toml, which is the key bundle --sign
+        /// uses by default).
+        #[arg(long)]
+        name: Option<String>,
+        /// Replace an existing key of that name.
+        #[arg(long)]
+        force: bool,
     },
     /// The edit loop: build the app (debug), start it, and apply every save.
     ///
@@ -152,15 +182,32 @@ fn run(command: Command) -> anyhow::Result<()> {
             app,
             framework: given,
             test,
+            sign,
+            key,
+            notes,
         } => {
             let opts = qmlbridge_cli::BundleOptions {
                 app: app.clone(),
                 framework: framework(given),
                 test,
+                sign: sign.then_some(qmlbridge_cli::SignOptions { key, notes }),
             };
             let image = qmlbridge_cli::bundle(&opts)
                 .with_context(|| format!("bundling {}", app.display()))?;
             println!("{}", image.display());
+        }
+        Command::Keygen { out, name, force } => {
+            let name = match name {
+                Some(name) => name,
+                None => qmlbridge_cli::app_name_here()?,
+            };
+            let keys = qmlbridge_cli::keygen(&qmlbridge_cli::KeygenOptions { out, name, force })?;
+            eprintln!(
+                "qmlbridge: wrote {} (secret, mode 0600) and {}; list the public key in qmlbridge.toml:",
+                keys.secret.display(),
+                keys.public.display()
+            );
+            println!("[update]\nkeys = [\"{}\"]", keys.public_key);
         }
         Command::Dev { app, attach } => {
             qmlbridge_cli::dev(&qmlbridge_cli::DevOptions { app, attach })?;
