@@ -196,6 +196,18 @@ static_checks() {
   [ "$size" -le $MAX_BYTES ] || fail "image is $size bytes, over $MAX_BYTES"
   offset=$("$IMG" --appimage-offset) || fail "--appimage-offset failed"
   if [ "$offset" -le 0 ] || [ "$offset" -ge "$size" ]; then fail "bad SquashFS offset $offset"; fi
+  # The update information in .upd_info: what `qmlbridge bundle --sign` embedded (it passes
+  # QMLBRIDGE_UPDATE_INFO on), else nothing; a signed image has its release files beside it.
+  out=$("$IMG" --appimage-updateinformation) || fail "--appimage-updateinformation failed"
+  [ "$out" = "${QMLBRIDGE_UPDATE_INFO:-}" ] \
+    || fail "the update information is '$out', want '${QMLBRIDGE_UPDATE_INFO:-}'"
+  if [ -n "${QMLBRIDGE_UPDATE_INFO:-}" ]; then
+    for f in "$IMG.zsync" "$(dirname "$IMG")/latest.json" "$(dirname "$IMG")/latest.json.minisig"; do
+      [ -s "$f" ] || fail "--sign wrote no $f"
+    done
+    grep -qax "Length: $size" "$IMG.zsync" || fail "$IMG.zsync is not for this image's $size bytes"
+    log "ok: update information '$out', .zsync and latest.json beside the image"
+  fi
   mkdir -p "$WORK/extract"
   (cd "$WORK/extract" && "$IMG" --appimage-extract >/dev/null) || fail "--appimage-extract failed"
   for f in AppRun "usr/bin/$HOST_BIN" "usr/share/$APP/bin/$BACKEND_BIN"; do
