@@ -328,3 +328,36 @@ fn sigkill_during_snapshot_or_restore_never_leaves_a_partial_database() {
         );
     }
 }
+
+#[test]
+fn a_restart_during_migrate_keeps_the_first_snapshot_armed() {
+    // The first migrate applies everything (after its snapshot), then hangs until the restart
+    // kills it; the second finds nothing pending, takes no snapshot, and fails.
+    let layout = Layout::empty();
+    let flag = layout.tmp.path().join("migrated-once");
+    let bin = layout.exe_dir.join("bin/fixture-backend");
+    fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    let body = format!(
+        "#!/bin/sh\n[ \"$1\" = migrate ] || exit 1\n[ -e '{flag}' ] && {{ echo 'second migrate fails' >&2; exit 1; }}\n: > '{flag}'\n'{bin}' migrate || exit 1\nexec sleep 60\n",
+        flag = flag.display(),
+        bin = real_backend().display()
+    );
+    fs::write(&bin, body).unwrap();
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(
+        repo_root().join("Caddyfile"),
+        layout.exe_dir.join("Caddyfile"),
+    )
+    .unwrap();
+    let before = older_database(&layout, OLDER);
+    let sup = Supervisor::start(layout.options());
+    wait_until("the first migrate applied 0002 and 0003", || {
+        snapshot_files(&layout).len() == 1 && inspect(&database(&layout)).1 == "1,2,3"
+    });
+    sup.restart();
+    let snap = wait_state(&sup, "Offline", |s| s.state == ConnectionState::Offline);
+    drop(sup);
+    assert_restored(&layout, &before);
+    let recovery = snap.recovery.unwrap_or_default();
+    assert!(recovery.contains("after migrate failed"), "{recovery}");
+}

@@ -101,27 +101,30 @@ pub(super) async fn prepare(
         None,
     );
     let log = kept.log.as_ref().expect("log opened");
-    let interrupted = tokio::select! {
-        r = migrate::run(&cmd, opts.migrate_timeout, log, kept.guardian.as_mut()) => {
-            let taken = recovery::taken(&snapshots, &before).zip(database);
-            let taken = taken.map(|(snapshot, database)| Armed { snapshot, database });
-            if let Err(e) = r {
-                if let Some(armed) = &taken {
-                    recover(ctx, armed, &format!("migrate failed: {e}"));
-                }
-                return Err(e.into());
-            }
-            if taken.is_some() {
-                kept.armed = taken;
-            }
-            None
-        }
-        cmd = ctx.commands.recv() => Some(cmd.unwrap_or(Command::Shutdown)),
+    let ran = tokio::select! {
+        r = migrate::run(&cmd, opts.migrate_timeout, log, kept.guardian.as_mut()) => Ok(r),
+        cmd = ctx.commands.recv() => Err(cmd.unwrap_or(Command::Shutdown)),
     };
-    if let Some(cmd) = interrupted {
-        // Dropping the migration killed its group (kill on drop); the guardian forgets it.
-        guard(&mut kept.guardian, 0);
-        return Err(cmd.into());
+    // The snapshot this run took protects the data as it was before it, unless one of an
+    // earlier run that no backend came Online after (an interrupted migrate) already does.
+    if kept.armed.is_none() {
+        kept.armed = recovery::taken(&snapshots, &before)
+            .zip(database)
+            .map(|(snapshot, database)| Armed { snapshot, database });
+    }
+    match ran {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            if let Some(armed) = kept.armed.take() {
+                recover(ctx, &armed, &format!("migrate failed: {e}"));
+            }
+            return Err(e.into());
+        }
+        Err(cmd) => {
+            // Dropping the migration killed its group (kill on drop); the guardian forgets it.
+            guard(&mut kept.guardian, 0);
+            return Err(cmd.into());
+        }
     }
     // 5. socket and readiness receiver (kept across restarts)
     if kept.listener.is_none() {
