@@ -24,9 +24,9 @@
 //!
 //! Modules, one responsibility each: [`mode`] (Dev or Bundled), `datadir`, `secrets`, `paths`,
 //! `migrate`, `recovery` (restoring the snapshot of a failed upgrade), `listener` (fd 3),
-//! `notify` (READY=1), `spawn` (fork/exec, the only `unsafe`), `process` and `logs` (a supervised process and its output), `rotate` (size-rotated log
-//! files), `probe` (`/healthz`), and
-//! `supervise` (the loops and the pure state machine). The host↔backend contract is
+//! `notify` (READY=1), `spawn` (fork/exec, the only `unsafe`), `process` and `logs` (a
+//! supervised process and its output), `rotate` (size-rotated log files), `probe` (`/healthz`),
+//! and `supervise` (the loops and the pure state machine). The host↔backend contract is
 //! `docs/contract.md`.
 //!
 //! Crates considered (STYLE.md, "Before writing it by hand"): `process-wrap` and `command-fds`
