@@ -222,6 +222,13 @@ fn upgrades_keep_rows_and_the_last_three_snapshots() {
         total <= 3 * largest,
         "{total} bytes for 3 snapshots of <= {largest}"
     );
+    // Each snapshot's size, what is kept and the free space are reported in backend.log.
+    let log = layout.backend_log();
+    let reports = log
+        .lines()
+        .filter(|l| l.contains("snapshot ") && l.contains(" kept, ") && l.contains("bytes free"))
+        .count();
+    assert_eq!(reports, 4, "{log}");
     assert!(
         !snapshots(&layout)
             .read_dir()
