@@ -11,7 +11,7 @@ use axum::routing::any;
 use crate::context::Context;
 use crate::db::Migration;
 use crate::error::{Error, Result};
-use crate::resource::{Api, Schema, check_columns, router as resource_router};
+use crate::resource::{Api, Hooks, Schema, check_columns, router as resource_router};
 
 pub(crate) type Routes = Box<dyn FnOnce(Router<Context>) -> Router<Context> + Send>;
 
@@ -20,7 +20,8 @@ pub(crate) struct App {
     pub(crate) name: &'static str,
     pub(crate) version: &'static str,
     pub(crate) migrations: &'static [Migration],
-    pub(crate) resources: Vec<&'static Schema>,
+    /// Each resource with its hooks, if registered with them.
+    pub(crate) resources: Vec<(&'static Schema, Option<Hooks>)>,
     pub(crate) routes: Vec<Routes>,
     pub(crate) state: Option<Arc<dyn Any + Send + Sync>>,
 }
@@ -48,7 +49,7 @@ impl App {
     /// The resources, checked: lowercase URL segments, no name twice (exit 78 otherwise).
     pub(crate) fn apis(&self) -> Result<Vec<Arc<Api>>> {
         let mut apis: Vec<Arc<Api>> = Vec::new();
-        for schema in &self.resources {
+        for &(schema, hooks) in &self.resources {
             schema.check().map_err(Error::Resource)?;
             if apis.iter().any(|a| a.schema().name() == schema.name()) {
                 return Err(Error::Resource(format!(
@@ -56,7 +57,7 @@ impl App {
                     schema.name()
                 )));
             }
-            apis.push(Arc::new(Api::new(schema)));
+            apis.push(Arc::new(Api::new(schema, hooks)));
         }
         Ok(apis)
     }

@@ -10,7 +10,7 @@ use axum::Router;
 use crate::app::App;
 use crate::context::Context;
 use crate::db::Migration;
-use crate::resource::Resource;
+use crate::resource::{Hooks, Resource, ResourceHooks};
 
 /// An app's backend, before it runs.
 pub struct Backend {
@@ -26,7 +26,10 @@ impl std::fmt::Debug for Backend {
             .field("migrations", &app.migrations.len())
             .field(
                 "resources",
-                &app.resources.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                &app.resources
+                    .iter()
+                    .map(|(s, _)| s.name())
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -55,7 +58,37 @@ impl Backend {
 
     /// Serves `R` under the resource convention: `/api/<name>` and `/api/<name>/{id}`.
     pub fn resource<R: Resource>(mut self) -> Self {
-        self.app.resources.push(R::schema());
+        self.app.resources.push((R::schema(), None));
+        self
+    }
+
+    /// Serves `R` like [`Backend::resource`], with its [`ResourceHooks`] run inside each
+    /// write's transaction (`docs/contract.md` §7 "Hooks"). `.resource::<R>()` does not run
+    /// them: register a hooked resource with this call only.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{ApiError, Backend, Hook, Resource, ResourceHooks};
+    ///
+    /// #[derive(Resource)]
+    /// #[resource(name = "notes")]
+    /// struct Note {
+    ///     id: i64,
+    ///     text: String,
+    /// }
+    ///
+    /// impl ResourceHooks for Note {
+    ///     fn before_delete(_hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///         Err(ApiError::field("id", "notes are kept forever"))
+    ///     }
+    /// }
+    ///
+    /// let backend = Backend::new("notes", "1.0.0").resource_with_hooks::<Note>();
+    /// # drop(backend);
+    /// ```
+    pub fn resource_with_hooks<R: ResourceHooks>(mut self) -> Self {
+        self.app
+            .resources
+            .push((R::schema(), Some(Hooks::of::<R>())));
         self
     }
 

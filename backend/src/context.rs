@@ -118,12 +118,22 @@ impl Context {
         f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
         publish: impl FnOnce(&T) -> Option<LiveUpdate> + Send + 'static,
     ) -> Result<T, ApiError> {
+        self.write_publishing(f, move |out| publish(out).into_iter().collect())
+            .await
+    }
+
+    /// [`Context::write_with`] publishing any number of updates, in order.
+    pub(crate) async fn write_publishing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        publish: impl FnOnce(&T) -> Vec<LiveUpdate> + Send + 'static,
+    ) -> Result<T, ApiError> {
         let ctx = self.clone();
         tokio::task::spawn_blocking(move || {
             let inner = &ctx.inner;
             inner.db.write(f, |out| {
                 inner.generation.fetch_add(1, Ordering::AcqRel);
-                if let Some(update) = publish(out) {
+                for update in publish(out) {
                     inner.live.publish(update);
                 }
             })

@@ -5,15 +5,18 @@
 mod body;
 mod columns;
 mod constraint;
+mod hooks;
 mod query;
 mod routes;
 mod schema;
 mod sqlite;
 
+pub use hooks::{Hook, ResourceHooks};
 pub use query::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use schema::{Field, FieldKind, FieldRole, Schema};
 
 pub(crate) use columns::check as check_columns;
+pub(crate) use hooks::Hooks;
 pub(crate) use routes::{Api, router};
 
 /// A resource of the convention. `#[derive(Resource)]` implements it; an impl by hand builds

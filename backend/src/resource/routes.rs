@@ -18,25 +18,30 @@ use rusqlite::Connection;
 
 use super::body::{Mode, values};
 use super::constraint::violation;
+use super::hooks::{Effects, Hook, Hooks, Op};
 use super::query::ListQuery;
 use super::schema::{Field, Schema};
 use super::sqlite::{Record, Statements};
 use crate::context::Context;
 use crate::http::error::ApiError;
 use crate::publish::LiveUpdate;
+use rusqlite::types::Value as Sql;
 
 /// One registered resource: its schema, statements and list cache.
 pub(crate) struct Api {
     schema: &'static Schema,
+    /// The app's hooks on its writes, if registered with them.
+    hooks: Option<Hooks>,
     sql: Statements,
     /// The last page served: (generation, raw query, body).
     page: Mutex<Option<(u64, Option<String>, Bytes)>>,
 }
 
 impl Api {
-    pub(crate) fn new(schema: &'static Schema) -> Self {
+    pub(crate) fn new(schema: &'static Schema, hooks: Option<Hooks>) -> Self {
         Api {
             schema,
+            hooks,
             sql: Statements::new(schema),
             page: Mutex::new(None),
         }
@@ -60,6 +65,11 @@ impl Api {
         let id = record.get(self.schema.key())?.as_i64()?;
         let data = serde_json::to_string(record).ok()?;
         Some(LiveUpdate::new(self.topics(id), data))
+    }
+
+    fn deleted_update(&self, id: i64) -> LiveUpdate {
+        let data = serde_json::json!({ "id": id, "deleted": true }).to_string();
+        LiveUpdate::new(self.topics(id), data)
     }
 }
 
@@ -124,20 +134,13 @@ async fn create(
     body: Result<Json<Map<String, Value>>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let object = object(body)?;
-    let values = values(api.schema, &object, Mode::Create)?;
+    values(api.schema, &object, Mode::Create)?;
     let writer = api.clone();
-    let record = ctx
-        .write_with(
-            move |conn| {
-                let set = names(&values);
-                (writer.sql.create(conn, &values)).map_err(|e| refused(conn, &writer, e, &set))
-            },
-            {
-                let api = api.clone();
-                move |record: &Record| api.change(record)
-            },
-        )
-        .await?;
+    let record = run(&ctx, &api, Op::Create, None, object, move |conn, values| {
+        writer.sql.create(conn, values).map(Some)
+    })
+    .await?
+    .ok_or(ApiError::NotFound)?;
     let id = record
         .get(api.schema.key())
         .and_then(Value::as_i64)
@@ -160,17 +163,17 @@ async fn update(
 ) -> Result<Json<Record>, ApiError> {
     let id = parse_id(&uri)?;
     let object = object(body)?;
-    let values = values(api.schema, &object, Mode::Update)?;
+    values(api.schema, &object, Mode::Update)?;
     let writer = api.clone();
-    let record = ctx
-        .write_with(
-            move |conn| {
-                let set = names(&values);
-                (writer.sql.update(conn, id, &values)).map_err(|e| refused(conn, &writer, e, &set))
-            },
-            move |record: &Option<Record>| record.as_ref().and_then(|r| api.change(r)),
-        )
-        .await?;
+    let record = run(
+        &ctx,
+        &api,
+        Op::Update,
+        Some(id),
+        object,
+        move |conn, values| writer.sql.update(conn, id, values),
+    )
+    .await?;
     record.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -181,24 +184,105 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&uri)?;
     let writer = api.clone();
-    let deleted = ctx
-        .write_with(
-            move |conn| (writer.sql.delete(conn, id)).map_err(|e| refused(conn, &writer, e, &[])),
-            move |deleted: &bool| {
-                let data = serde_json::json!({ "id": id, "deleted": true }).to_string();
-                deleted.then(|| LiveUpdate::new(api.topics(id), data))
+    let deleted = run(
+        &ctx,
+        &api,
+        Op::Delete,
+        Some(id),
+        Map::new(),
+        move |conn, _| {
+            // The row as it was: what the after hook sees.
+            let Some(row) = writer.sql.get(conn, id)? else {
+                return Ok(None);
+            };
+            Ok(writer.sql.delete(conn, id)?.then_some(row))
+        },
+    )
+    .await?;
+    match deleted {
+        Some(_) => Ok(StatusCode::NO_CONTENT),
+        None => Err(ApiError::NotFound),
+    }
+}
+
+/// One convention write in one transaction: the before hook on the body's `object` (checked
+/// again if it changed it), `statement` with the values, the after hook on the row it returns
+/// (`None`: no such row, 404, rolled back). After the commit, the convention's update, then what
+/// the hooks published; their deferred work once the handler returns (`docs/contract.md` §7
+/// "Hooks").
+async fn run(
+    ctx: &Context,
+    api: &Arc<Api>,
+    op: Op,
+    id: Option<i64>,
+    object: Map<String, Value>,
+    statement: impl FnOnce(&Connection, &[(&'static Field, Sql)]) -> rusqlite::Result<Option<Record>>
+    + Send
+    + 'static,
+) -> Result<Option<Record>, ApiError> {
+    let (writer, hook_ctx) = (api.clone(), ctx.clone());
+    let publisher = api.clone();
+    let written = ctx
+        .write_publishing(
+            move |conn| {
+                let api = &*writer;
+                let mode = if op == Op::Create {
+                    Mode::Create
+                } else {
+                    Mode::Update
+                };
+                let mut hook = Hook::new(&hook_ctx, conn, id, object, Effects::default());
+                if let Some(hooks) = &api.hooks {
+                    hooks.before(op, &mut hook).map_err(ApiError::into_sqlite)?;
+                }
+                let values = match op {
+                    Op::Delete => Vec::new(),
+                    _ => values(api.schema, &hook.values, mode).map_err(ApiError::into_sqlite)?,
+                };
+                let set = names(&values);
+                let record = statement(conn, &values)
+                    .map_err(|e| refused(conn, api, e, &set))?
+                    .ok_or_else(|| ApiError::NotFound.into_sqlite())?;
+                let effects = match &api.hooks {
+                    Some(hooks) => {
+                        let row = match serde_json::to_value(&record) {
+                            Ok(Value::Object(row)) => row,
+                            _ => Map::new(),
+                        };
+                        let key = record.get(api.schema.key()).and_then(Value::as_i64);
+                        let mut after = Hook::new(&hook_ctx, conn, key.or(id), row, hook.effects);
+                        hooks.after(op, &mut after).map_err(ApiError::into_sqlite)?;
+                        after.effects
+                    }
+                    None => hook.effects,
+                };
+                Ok((record, effects))
+            },
+            move |(record, effects): &(Record, Effects)| {
+                let own = match op {
+                    Op::Delete => id.map(|id| publisher.deleted_update(id)),
+                    _ => publisher.change(record),
+                };
+                own.into_iter()
+                    .chain(effects.updates.iter().cloned())
+                    .collect()
             },
         )
-        .await?;
-    if deleted {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound)
+        .await;
+    match written {
+        Ok((record, effects)) => {
+            for task in effects.tasks {
+                ctx.defer(task);
+            }
+            Ok(Some(record))
+        }
+        Err(ApiError::NotFound) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
 /// The names of the fields a write sets.
-fn names(values: &[(&'static Field, rusqlite::types::Value)]) -> Vec<&'static str> {
+fn names(values: &[(&'static Field, Sql)]) -> Vec<&'static str> {
     values.iter().map(|(f, _)| f.name).collect()
 }
 

@@ -50,13 +50,15 @@ pub static BIN: std::sync::LazyLock<PathBuf> = std::sync::LazyLock::new(|| {
 /// How many migrations the fixture has.
 pub const MIGRATIONS: usize = 3;
 /// The table of the fixture's `links` resource (served with `FIXTURE_LINKS`): a foreign key to
-/// `items`, a unique `url`, a named check on `rank` and an unnamed one on `score`.
+/// `items`, a unique `url`, a named check on `rank` and an unnamed one on `score`; `host` is
+/// computed by the fixture's hooks.
 pub const LINKS_TABLE: &str = "CREATE TABLE links (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,
     item_id INTEGER NOT NULL REFERENCES items (id),
     url     TEXT    NOT NULL UNIQUE,
     rank    INTEGER NOT NULL DEFAULT 0 CONSTRAINT rank_not_negative CHECK (rank >= 0),
-    score   INTEGER CHECK (score <> 13)
+    score   INTEGER CHECK (score <> 13),
+    host    TEXT
 );";
 
 /// How long a test waits for something that should happen (a loaded 2-core machine is slow).
