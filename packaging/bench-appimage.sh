@@ -9,7 +9,8 @@
 # stops when `xwininfo` first reports the window IsViewable (polled every ~20 ms, so numbers are
 # ~20 ms coarse); the time to the host's state=Online is printed beside it.
 #   cold: the image (and a cache's files) dropped from the page cache (dd iflag=nocache), a fresh
-#         data dir (first launch: creates it, migrates)
+#         data dir (first launch: creates it, migrates); median of $COLD_RUNS (default 1), each
+#         with its own fresh data dir: on a busy machine one cold sample varies by +-100 ms
 #   warm: immediately again, same data dir (median of $RUNS)
 # Modes: new/fuse (our runtime, FUSE), new/cache (our runtime where FUSE cannot be used:
 # QMLBRIDGE_APPIMAGE_NO_FUSE=1; its cold run is the first start, which extracts, then a cold start
@@ -27,6 +28,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUNS=${RUNS:-3}
+COLD_RUNS=${COLD_RUNS:-1}
 DEADLINE=60
 TITLE=${BENCH_WINDOW_TITLE:-qmlbridge todo}
 HOST_BIN=${BENCH_HOST_BIN:-todo}
@@ -135,11 +137,16 @@ drop_caches() {
 
 # bench LABEL IMAGE [VAR=VALUE...]
 bench() {
-  local label=$1 img=$2 home r cold cached='' warm_win=() warm_online=()
+  local label=$1 img=$2 home k r cold cached='' cold_win=() cold_online=() warm_win=() warm_online=()
   shift 2
-  home=$WORK/home-${label//\//-}
-  drop_caches "$img" "$home"
-  cold=$(launch "$img" "$home" "$@")
+  for k in $(seq "$COLD_RUNS"); do
+    home=$WORK/home-${label//\//-}-$k
+    drop_caches "$img" "$home"
+    r=$(launch "$img" "$home" "$@")
+    cold_win+=("${r% *}")
+    cold_online+=("${r#* }")
+  done
+  cold="$(printf '%s\n' "${cold_win[@]}" | median) $(printf '%s\n' "${cold_online[@]}" | median)"
   if [ "$label" = new/cache ]; then
     drop_caches "$img" "$home"
     cached=$(launch "$img" "$home" "$@")
@@ -149,8 +156,8 @@ bench() {
     warm_win+=("${r% *}")
     warm_online+=("${r#* }")
   done
-  printf '%-12s cold: window %5d ms, Online %5d ms | warm (median of %d): window %5d ms, Online %5d ms\n' \
-    "$label" "${cold% *}" "${cold#* }" "$RUNS" \
+  printf '%-12s cold (median of %d): window %5d ms, Online %5d ms | warm (median of %d): window %5d ms, Online %5d ms\n' \
+    "$label" "$COLD_RUNS" "${cold% *}" "${cold#* }" "$RUNS" \
     "$(printf '%s\n' "${warm_win[@]}" | median)" "$(printf '%s\n' "${warm_online[@]}" | median)"
   if [ -n "$cached" ]; then
     printf '%-12s (the cold run above extracted; cold from the cache: window %5d ms, Online %5d ms)\n' \
