@@ -14,6 +14,7 @@ use crate::db::Db;
 use crate::http::error::ApiError;
 use crate::http::guard::Bearer;
 use crate::publish::{Live, LiveUpdate};
+use crate::resource::Changes;
 
 /// The handlers' shared state. Cheap to clone.
 #[derive(Clone)]
@@ -120,6 +121,56 @@ impl Context {
     ) -> Result<T, ApiError> {
         self.write_publishing(f, move |out| publish(out).into_iter().collect())
             .await
+    }
+
+    /// Runs a custom write like [`Context::write`] and announces the rows of resources it
+    /// changed: `f` names them in `changes` ([`Changes::row`]), and once the write has
+    /// committed each gets the resource convention's own update (`docs/contract.md` §8: the
+    /// row's JSON, or `{"id": N, "deleted": true}` when it is gone), in commit order. Every
+    /// client's `RestModel` on that resource then follows the change as it follows a `PATCH`.
+    ///
+    /// ```no_run
+    /// use qmlbridge_backend::axum::extract::State;
+    /// use qmlbridge_backend::{ApiError, Context, Resource};
+    ///
+    /// #[derive(Resource)]
+    /// #[resource(name = "expenses")]
+    /// struct Expense {
+    ///     id: i64,
+    ///     #[resource(default)]
+    ///     paid: bool,
+    /// }
+    ///
+    /// /// `POST /api/settle`: marks every expense paid.
+    /// async fn settle(State(ctx): State<Context>) -> Result<String, ApiError> {
+    ///     let n = ctx
+    ///         .write_announcing(|conn, changes| {
+    ///             let mut stmt =
+    ///                 conn.prepare("UPDATE expenses SET paid = 1 WHERE paid = 0 RETURNING id")?;
+    ///             let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+    ///             changes.rows::<Expense>(ids.iter().copied());
+    ///             Ok(ids.len())
+    ///         })
+    ///         .await?;
+    ///     Ok(format!("{n} settled"))
+    /// }
+    /// ```
+    pub async fn write_announcing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &mut Changes) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let (out, _) = self
+            .write_publishing(
+                move |conn| {
+                    let mut changes = Changes::default();
+                    let out = f(conn, &mut changes)?;
+                    let updates = changes.updates(conn)?;
+                    Ok((out, updates))
+                },
+                |(_, updates): &(T, Vec<LiveUpdate>)| updates.clone(),
+            )
+            .await?;
+        Ok(out)
     }
 
     /// [`Context::write_with`] publishing any number of updates, in order.

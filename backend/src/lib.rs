@@ -65,8 +65,8 @@ pub use error::{EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE, Error, Result};
 pub use http::error::ApiError;
 pub use publish::{Live, LiveUpdate, Publisher};
 pub use resource::{
-    DEFAULT_LIMIT, Datetime, Field, FieldKind, FieldRole, Hook, MAX_LIMIT, Resource, ResourceHooks,
-    Schema,
+    Changes, DEFAULT_LIMIT, Datetime, Field, FieldKind, FieldRole, Hook, MAX_LIMIT, Resource,
+    ResourceHooks, Schema,
 };
 pub use testing::TestBackend;
 

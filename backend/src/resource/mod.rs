@@ -2,6 +2,7 @@
 //! one with `#[derive(Resource)]` on a plain struct; the framework derives its routes, checks,
 //! SQL ([`sqlite`]), list cache and live updates from the [`Schema`].
 
+mod announce;
 mod body;
 mod columns;
 mod constraint;
@@ -11,6 +12,7 @@ mod routes;
 mod schema;
 mod sqlite;
 
+pub use announce::Changes;
 pub use hooks::{Hook, ResourceHooks};
 pub use query::{DEFAULT_LIMIT, MAX_LIMIT};
 pub use schema::{Field, FieldKind, FieldRole, Schema};

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use rusqlite::Connection;
 
+use super::announce;
 use super::body::{Mode, values};
 use super::constraint::violation;
 use super::hooks::{Effects, Hook, Hooks, Op};
@@ -55,21 +56,12 @@ impl Api {
         &self.sql
     }
 
-    /// The topics of a change to row `id`: canonical first, then the collection (§8).
-    fn topics(&self, id: i64) -> Vec<String> {
-        let name = self.schema.name;
-        vec![format!("/api/{name}/{id}"), format!("/api/{name}")]
-    }
-
     fn change(&self, record: &Record) -> Option<LiveUpdate> {
-        let id = record.get(self.schema.key())?.as_i64()?;
-        let data = serde_json::to_string(record).ok()?;
-        Some(LiveUpdate::new(self.topics(id), data))
+        announce::changed(self.schema, record)
     }
 
     fn deleted_update(&self, id: i64) -> LiveUpdate {
-        let data = serde_json::json!({ "id": id, "deleted": true }).to_string();
-        LiveUpdate::new(self.topics(id), data)
+        announce::deleted(self.schema, id)
     }
 }
 
