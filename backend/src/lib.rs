@@ -49,6 +49,7 @@ mod http;
 #[doc(hidden)]
 pub mod hub;
 mod listen;
+pub mod log;
 mod publish;
 mod resource;
 #[doc(hidden)]
@@ -77,3 +78,5 @@ pub use qmlbridge_backend_macros::{Resource, migrations};
 pub use axum;
 /// The SQLite binding the framework uses, for custom SQL in an app's routes.
 pub use rusqlite;
+/// The logging the framework uses; [`log`] has its macros with the app's target.
+pub use tracing;
