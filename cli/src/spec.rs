@@ -269,6 +269,7 @@ fn check_resource_name(name: &str) -> Result<(), String> {
             "resource name {name:?} is not an identifier ([a-z][a-z0-9_]*, at most {MAX_NAME})"
         ));
     }
+    snake(name).map_err(|why| format!("resource name {name:?} {why}"))?;
     let single = singular(name);
     if !name.ends_with('s') || single.is_empty() || single.ends_with('_') || single == name {
         return Err(format!(
@@ -300,6 +301,7 @@ fn check_field_name(name: &str) -> Result<(), String> {
             "field name {name:?} is not an identifier ([a-z][a-z0-9_]*, at most {MAX_NAME})"
         ));
     }
+    snake(name).map_err(|why| format!("field name {name:?} {why}"))?;
     if RESERVED_FIELDS.contains(&name) {
         return Err(format!(
             "field name {name:?} is reserved ({} are the generator's or QML's)",
@@ -322,6 +324,18 @@ fn check_field_name(name: &str) -> Result<(), String> {
     }
     if QML_KEYWORDS.contains(&name) {
         return Err(format!("field name {name:?} is a QML keyword"));
+    }
+    Ok(())
+}
+
+/// Rust's snake case (its `non_snake_case` lint, which the app's `clippy -D warnings` turns into
+/// an error): no two underscores in a row inside the name.
+fn snake(s: &str) -> Result<(), String> {
+    if s.trim_matches('_').contains("__") {
+        return Err(
+            "has two underscores in a row (not snake case to Rust: the app's clippy would fail)"
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -459,13 +473,15 @@ mod tests {
                 "{word}"
             );
         }
-        for (a, b) in [("ab", "ab_"), ("x1", "x_1"), ("a_b", "a__b")] {
+        for (a, b) in [("ab", "ab_"), ("x1", "x_1"), ("a_b", "a_b_")] {
             let m = usage(&format!("bookmarks:{a}:text,{b}:int"));
             assert!(
                 m.contains(&format!("fields {a} and {b} would both be")),
                 "{m}"
             );
         }
+        assert!(usage("bookmarks:a__b:text").contains("two underscores"));
+        assert!(usage("book__marks:a:text").contains("two underscores"));
         for bad in ["sqlite_stats", "sqlite_sequences", "qmlbridge_migrations"] {
             assert!(
                 usage(&format!("{bad}:title:text")).contains("is not the app's"),

@@ -178,6 +178,11 @@ fn bad_input_is_refused_with_exit_2_and_nothing_written() {
             &["--display-name", "\u{2066}Bookmarks\u{2069}"],
             "U+2066",
         ),
+        (
+            "app",
+            &["--resource", "bookmarks:a__b:text"],
+            "two underscores",
+        ),
         ("app", &["--name", "log"], "named like the crate log"),
         (
             "app",
@@ -374,7 +379,7 @@ fn an_app_of_odd_but_accepted_names_builds_and_passes_its_tests() {
             "--resource",
             "matches:unique:bool,check:real",
             "--resource",
-            "taxes:amount:real,int:int,a__b:text",
+            "taxes:amount:real,int:int,ab_:text",
             "--resource",
             "x_1s:x1:int,y_2:text",
         ],
@@ -430,7 +435,15 @@ fn backend_tests(app: &Path, package: &str) -> String {
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     run(&["fmt", "--check"]);
-    run(&["clippy", "-p", package, "--all-targets", "--", "-D", "warnings"]);
+    run(&[
+        "clippy",
+        "-p",
+        package,
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     run(&["test", "-p", package])
 }
 
