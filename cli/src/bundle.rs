@@ -72,9 +72,11 @@ pub fn bundle(opts: &BundleOptions) -> Result<PathBuf> {
         .canonicalize()
         .map_err(Error::io(&opts.framework))?;
     let mut env = environment(&m, &app, &framework, &build, &meta, &out);
-    if let Some((_, info)) = &signing {
-        env.push(("QMLBRIDGE_UPDATE_INFO", info.clone()));
-    }
+    // Always set, empty without --sign: a value left in the caller's environment is not embedded.
+    let info = signing
+        .as_ref()
+        .map_or_else(String::new, |(_, info)| info.clone());
+    env.push(("QMLBRIDGE_UPDATE_INFO", info));
     let script = framework.join("packaging/build-appimage.sh");
     run(Command::new(&script).envs(env.clone()))?;
     if let Some((prepared, _)) = &signing {

@@ -211,6 +211,31 @@ fn now_rfc3339() -> Result<String> {
 mod tests {
     use super::*;
 
+    fn update(feed: &str) -> Update {
+        Update {
+            feed: feed.into(),
+            keys: vec![],
+            check_at_start: false,
+            notes: None,
+        }
+    }
+
+    #[test]
+    fn the_update_information_names_the_zsync_file_beside_the_feed() {
+        let u = update("https://e.org/bm/latest.json");
+        assert_eq!(
+            update_information(&u, "bm-1.0.0-x86_64.AppImage").unwrap(),
+            "zsync|https://e.org/bm/bm-1.0.0-x86_64.AppImage.zsync"
+        );
+        let long = update(&format!("https://e.org/{}/latest.json", "d".repeat(1000)));
+        let err = update_information(&long, "bm-1.0.0-x86_64.AppImage").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("longer than the image's .upd_info section"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn files_are_published_beside_the_feed() {
         assert_eq!(
