@@ -1,7 +1,9 @@
 //! The routes of one resource (`docs/contract.md` §7, the resource convention):
 //! `GET/POST /api/<name>`, `GET/PATCH/DELETE /api/<name>/{id}`. Writes go through
 //! [`Context::write`], which publishes each committed change on `/api/<name>/{id}` and
-//! `/api/<name>` in commit order; list pages are cached until the next write.
+//! `/api/<name>` in commit order; in their transaction run the app's hooks (`hooks`), and a
+//! constraint the client broke answers 409/422 (`constraint`). List pages are cached until the
+//! next write.
 
 use std::sync::{Arc, Mutex};
 
@@ -12,9 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, Uri, header};
-use serde_json::{Map, Value};
-
 use rusqlite::Connection;
+use rusqlite::types::Value as Sql;
+use serde_json::{Map, Value};
 
 use super::announce;
 use super::body::{Mode, values};
@@ -26,7 +28,6 @@ use super::sqlite::{Record, Statements};
 use crate::context::Context;
 use crate::http::error::ApiError;
 use crate::publish::LiveUpdate;
-use rusqlite::types::Value as Sql;
 
 /// One registered resource: its schema, statements and list cache.
 pub(crate) struct Api {
