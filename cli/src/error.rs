@@ -21,7 +21,8 @@ pub enum Error {
     /// The app's `qmlbridge.toml` is missing or invalid.
     #[error(transparent)]
     Manifest(#[from] qmlbridge_manifest::Error),
-    /// A template of the skeleton names a placeholder the generator does not know.
+    /// The skeleton itself is at fault: a template that does not parse or render (an unknown
+    /// name, a value printed without its target's filter), or a file the generator expected.
     #[error("template {}: {problem}", path.display())]
     Template {
         /// The template file.
