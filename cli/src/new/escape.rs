@@ -57,21 +57,9 @@ fn refuse_if(value: &str, target: &str, bad: impl Fn(char) -> bool, why: &str) -
 ///
 /// See: <https://doc.rust-lang.org/reference/tokens.html#string-literals>
 pub(crate) fn rust_str(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if invisible(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    quoted(value, |out, c| {
+        let _ = write!(out, "\\u{{{:x}}}", c as u32);
+    })
 }
 
 /// Text inside a Rust `//` or `//!` comment: one line, no bidirectional control (rustc's
@@ -90,24 +78,12 @@ pub(crate) fn rust_comment(value: &str) -> Escaped {
 ///
 /// See: <https://tc39.es/ecma262/#sec-literals-string-literals>
 pub(crate) fn qml_str(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if invisible(c) => {
-                let mut units = [0u16; 2];
-                for u in c.encode_utf16(&mut units) {
-                    let _ = write!(out, "\\u{u:04x}");
-                }
-            }
-            c => out.push(c),
+    quoted(value, |out, c| {
+        let mut units = [0u16; 2];
+        for u in c.encode_utf16(&mut units) {
+            let _ = write!(out, "\\u{u:04x}");
         }
-    }
-    out.push('"');
-    out
+    })
 }
 
 /// Text inside a QML `//` comment: no JavaScript line terminator, no control.
@@ -142,6 +118,15 @@ pub(crate) fn sql_comment(value: &str) -> Escaped {
 ///
 /// See: <https://toml.io/en/v1.0.0#string>
 pub(crate) fn toml_str(value: &str) -> String {
+    quoted(value, |out, c| {
+        let _ = write!(out, "\\U{:08X}", c as u32);
+    })
+}
+
+/// A double-quoted literal in the C family's escaping, which Rust, JavaScript and TOML share
+/// (`\"`, `\\`, `\n`, `\t`), with each language's own `unicode` escape for an invisible
+/// character.
+fn quoted(value: &str, unicode: impl Fn(&mut String, char)) -> String {
     let mut out = String::from("\"");
     for c in value.chars() {
         match c {
@@ -149,9 +134,7 @@ pub(crate) fn toml_str(value: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if invisible(c) => {
-                let _ = write!(out, "\\U{:08X}", c as u32);
-            }
+            c if invisible(c) => unicode(&mut out, c),
             c => out.push(c),
         }
     }
