@@ -2,6 +2,7 @@
 // (host/fixture/tests/qml.rs, scenario dev), imported beside the fixture app's own module.
 // Each test stands alone: it creates what it needs and compares with the server's own answer.
 import QtQuick
+import QtQml.Models
 import QtTest
 import QmlBridge
 import Fixture
@@ -31,6 +32,17 @@ TestCase {
         id: spyComponent
 
         SignalSpy {}
+    }
+    Component {
+        id: rowsComponent
+
+        // What a delegate sees: the key role and an integer role, as the view gives them.
+        Instantiator {
+            delegate: QtObject {
+                required property var itemId
+                required property var model
+            }
+        }
     }
     Component {
         id: panelComponent
@@ -189,6 +201,29 @@ TestCase {
         compare(call("PATCH", "/api/items/" + id, { "done": false }).status, 200);
         tryCompare(model, "count", expected.length, 20000);
         compare(call("DELETE", "/api/items/" + id).status, 204);
+    }
+
+    // Whole numbers reach QML as JS numbers (docs/qml.md, "Numbers"): `===` matches the id the
+    // server gave, and the value goes back into a request as the same integer.
+    function test_rest_model_integers_are_numbers() {
+        online();
+        const created = call("POST", "/api/items", { "title": "a number" });
+        compare(created.status, 201);
+        const model = createTemporaryObject(modelComponent, test, {
+            "resource": "items",
+            "roles": ["id", "title"],
+            "keyRole": "itemId"
+        });
+        settled(model);
+        const rows = createTemporaryObject(rowsComponent, test, { "model": model });
+        tryCompare(rows, "count", model.count, 20000);
+        const last = rows.objectAt(rows.count - 1);
+        compare(typeof last.itemId, "number", "the key role");
+        compare(typeof last.model.id, "number", "an integer role");
+        verify(last.itemId === created.body.id, "the key === the created id");
+        verify(last.model.id === created.body.id, "the role === the created id");
+        compare(call("PATCH", "/api/items/" + last.itemId, { "title": "a number, again" }).status, 200);
+        compare(call("DELETE", "/api/items/" + last.model.id).status, 204);
     }
 
     function test_rest_model_updates_during_the_fetch_are_not_lost_or_doubled() {

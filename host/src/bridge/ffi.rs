@@ -49,6 +49,17 @@ pub fn to_json(value: &QVariant) -> Value {
     serde_json::from_str(&variant_to_json(value)).unwrap_or(Value::Null)
 }
 
+/// A whole number as a JS number: an `int` when it fits, else a `double` (exact up to 2^53, the
+/// nearest double beyond, as `JSON.parse` gives). Never an `i64` QVariant: Rust's `i64` is C++'s
+/// `long` here, a metatype QML does not convert, so QML would see an opaque object that is
+/// `===` to no number (docs/qml.md, "Numbers").
+pub fn from_integer(i: i64) -> QVariant {
+    match i32::try_from(i) {
+        Ok(small) => QVariant::from(&small),
+        Err(_) => QVariant::from(&(i as f64)),
+    }
+}
+
 /// A JSON value as the QVariant QML reads: scalars directly, objects and arrays through Qt's JSON.
 pub fn from_json(value: &Value) -> QVariant {
     use cxx_qt_lib::QString as S;
@@ -56,7 +67,7 @@ pub fn from_json(value: &Value) -> QVariant {
         Value::Null => QVariant::default(),
         Value::Bool(b) => QVariant::from(b),
         Value::Number(n) => match n.as_i64() {
-            Some(i) => QVariant::from(&i),
+            Some(i) => from_integer(i),
             None => QVariant::from(&n.as_f64().unwrap_or(f64::NAN)),
         },
         Value::String(s) => QVariant::from(&S::from(s.as_str())),

@@ -402,7 +402,7 @@ impl qobject::RestModel {
             return QVariant::default();
         };
         if role == KEY_ROLE {
-            return QVariant::from(&row.id);
+            return ffi::from_integer(row.id);
         }
         usize::try_from(role - KEY_ROLE - 1)
             .ok()
