@@ -5,10 +5,8 @@
 
 mod support;
 
-use std::io::Write;
-
 use serde_json::Value;
-use support::{Server, Workdir, connect, read_until};
+use support::{Server, Workdir, read_until, subscribe};
 
 /// The `data:` of each event in `seen` (one line each), and whether any had an `event:` type.
 fn events(seen: &str) -> (Vec<Value>, bool) {
@@ -40,14 +38,7 @@ fn a_custom_write_reaches_subscribers_like_patch_and_delete() {
         create(&server, "obsolete"),
         create(&server, "obsolete"),
     );
-    let mut sse = connect(server.addr);
-    let req = format!(
-        "GET /.well-known/mercure?topic=/api/items HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        server.addr
-    );
-    sse.write_all(req.as_bytes()).unwrap();
-    let mut seen = String::new();
-    read_until(&mut sse, &mut seen, "\r\n\r\n");
+    let (mut sse, mut seen) = subscribe(server.addr, "topic=/api/items");
     let head = seen.len();
 
     // The convention's own: a PATCH of `a` and a DELETE of `c`.

@@ -5,23 +5,13 @@
 
 mod support;
 
-use std::io::Write;
 use std::net::TcpStream;
 
-use support::{Server, Workdir, connect, eventually, read_until};
+use support::{Server, Workdir, eventually, read_until};
 
 /// A subscriber to the links' collection and the hooks' own topic.
 fn subscribe(server: &Server) -> (TcpStream, String) {
-    let mut sse = connect(server.addr);
-    let req = format!(
-        "GET /.well-known/mercure?topic=/api/links&topic=/links-audit HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        server.addr
-    );
-    sse.write_all(req.as_bytes()).unwrap();
-    let mut seen = String::new();
-    read_until(&mut sse, &mut seen, "\r\n\r\n");
-    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
-    (sse, seen)
+    support::subscribe(server.addr, "topic=/api/links&topic=/links-audit")
 }
 
 fn chores(server: &Server) -> Vec<String> {

@@ -4,24 +4,16 @@
 
 mod support;
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use nix::sys::signal::Signal;
-use support::{Workdir, connect, read_until};
+use support::{Workdir, read_until, subscribe};
 
 #[test]
 fn rest_changes_reach_subscribers_and_sigterm_ends_streams() {
     let w = Workdir::new(); // its Caddyfile allows anonymous subscribers
     let mut server = w.serve();
-    let mut sse = connect(server.addr);
-    let req = format!(
-        "GET /.well-known/mercure?topic=/api/items HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n\r\n",
-        server.addr
-    );
-    sse.write_all(req.as_bytes()).unwrap();
-    let mut seen = String::new();
-    read_until(&mut sse, &mut seen, "\r\n\r\n");
-    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    let (mut sse, mut seen) = subscribe(server.addr, "topic=/api/items");
 
     let created = server.api("POST", "/api/items", Some(r#"{"title":"seen live"}"#));
     assert_eq!(created.status, 201, "{}", created.body);

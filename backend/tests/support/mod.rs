@@ -367,6 +367,21 @@ pub fn read_response(stream: &mut TcpStream) -> Response {
     }
 }
 
+/// An anonymous Mercure subscriber over a real socket (the fixture's Caddyfile allows them), to
+/// the topics in `query` (`topic=/api/items`, repeated for more): the stream, and what was read
+/// of it so far, the response head, which says 200.
+pub fn subscribe(addr: SocketAddr, query: &str) -> (TcpStream, String) {
+    let mut sse = connect(addr);
+    let req = format!(
+        "GET /.well-known/mercure?{query} HTTP/1.1\r\nHost: {addr}\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    sse.write_all(req.as_bytes()).unwrap();
+    let mut seen = String::new();
+    read_until(&mut sse, &mut seen, "\r\n\r\n");
+    assert!(seen.starts_with("HTTP/1.1 200"), "{seen}");
+    (sse, seen)
+}
+
 /// Reads from `stream` (an SSE stream, say) until `needle` is in `seen`, which keeps all that
 /// was read.
 pub fn read_until(stream: &mut TcpStream, seen: &mut String, needle: &str) {
