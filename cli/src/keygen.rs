@@ -4,14 +4,14 @@
 //! app's tree, by default to `${XDG_CONFIG_HOME:-~/.config}/qmlbridge/keys/<name>.key`: a key
 //! inside a project ends up committed, and whoever holds it can ship code to every user.
 
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::DirBuilderExt as _;
 use std::path::{Path, PathBuf};
 
 use minisign::KeyPair;
 use qmlbridge_manifest::FILE_NAME;
 
 use crate::error::{Error, Result};
+use crate::files::write_replacing;
 use crate::sign::Password;
 
 /// What `qmlbridge keygen` was asked for.
@@ -94,8 +94,8 @@ pub fn keygen(opts: &KeygenOptions) -> Result<Keys> {
         .mode(0o700)
         .create(&dir)
         .map_err(Error::io(&dir))?;
-    write_new(&secret, secret_text.as_bytes(), 0o600)?;
-    write_new(&public, public_box.to_string().as_bytes(), 0o644)?;
+    write_replacing(&secret, secret_text.as_bytes(), 0o600)?;
+    write_replacing(&public, public_box.to_string().as_bytes(), 0o644)?;
     Ok(Keys {
         secret,
         public,
@@ -126,22 +126,6 @@ fn refuse_app_tree(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Writes `bytes` to a temporary file with `mode` beside `path`, then renames it over `path`, so
-/// a key file is never seen half written or with a wider mode.
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(&tmp)
-        .map_err(Error::io(&tmp))?;
-    file.write_all(bytes).map_err(Error::io(&tmp))?;
-    file.sync_all().map_err(Error::io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(Error::io(path))
 }
 
 /// The name in `./qmlbridge.toml`: `keygen`'s default key name, so `bundle --sign` finds the key

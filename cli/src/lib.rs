@@ -11,6 +11,7 @@
 mod bundle;
 mod dev;
 mod error;
+mod files;
 mod icon;
 mod keygen;
 mod lint;

@@ -2,7 +2,7 @@
 //! to reload (`SIGUSR2`) or swap its backend (`SIGUSR1`), replaced after a host build, stopped
 //! gracefully (SIGTERM: it closes its window and stops its backend).
 
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -198,23 +198,16 @@ fn session_token(layout: &Layout) -> Result<Secret> {
     Ok(token)
 }
 
-/// Writes `token` to `file`, private (0600) every time: a new file made 0600 beside it (what
-/// `tempfile` creates), then renamed over it. Opening the old file with a mode would keep
-/// whatever mode it already had (`open(2)` applies the mode only when it creates the file).
+/// Writes `token` to `file`, private (0600) every time, also over a file that was readable by
+/// others (`files::write_replacing`).
 fn write_token(file: &Path, token: &Secret) -> Result<()> {
-    let dir = file.parent().unwrap_or(Path::new("."));
-    let mut out = tempfile::Builder::new()
-        .prefix(".dev-token.")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(Error::io(dir))?;
-    std::io::Write::write_all(&mut out, token.expose().as_bytes()).map_err(Error::io(file))?;
-    out.persist(file).map_err(|e| Error::io(file)(e.error))?;
-    Ok(())
+    crate::files::write_replacing(file, token.expose().as_bytes(), 0o600)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     /// A token file left readable by others (0644, e.g. by an older tool or a copy) is 0600 after
