@@ -39,6 +39,7 @@ wait_http() {
 shoot() {
   local png=$1 settle=$2
   shift 2
+  # shellcheck disable=SC2016 # expanded by the inner shell, which gets them as arguments
   xvfb-run -a -s "-screen 0 480x640x24" bash -c '
     png=$1; settle=$2; shift 2
     "$@" &
