@@ -10,12 +10,12 @@ use std::io::{BufReader, Read as _};
 use std::path::{Path, PathBuf};
 
 use qmlbridge_manifest::{Manifest, Update};
+use qmlbridge_update::zsync::{Target, control_file};
 use qmlbridge_update::{FEED_SIGNATURE_SUFFIX, Release, TrustedKeys};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, Result};
 use crate::sign::Signer;
-use crate::sign_zsync::{Target, control_file};
 
 /// The `.upd_info` section's size in the image's runtime: the text and its NUL must fit.
 const UPDATE_INFO_MAX: usize = 1023;
@@ -216,6 +216,8 @@ mod tests {
             feed: feed.into(),
             keys: vec![],
             check_at_start: false,
+            auto_download: false,
+            rollback: Default::default(),
             notes: None,
         }
     }

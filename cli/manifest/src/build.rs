@@ -40,6 +40,10 @@ pub const UPDATE_FEED: &str = "QMLBRIDGE_UPDATE_FEED";
 pub const UPDATE_KEYS: &str = "QMLBRIDGE_UPDATE_KEYS";
 /// `[update] check_at_start`: `true` or `false`.
 pub const UPDATE_CHECK_AT_START: &str = "QMLBRIDGE_UPDATE_CHECK_AT_START";
+/// `[update] auto_download`: `true` or `false`.
+pub const UPDATE_AUTO_DOWNLOAD: &str = "QMLBRIDGE_UPDATE_AUTO_DOWNLOAD";
+/// `[update] rollback`: `ask` or `auto` (`ask` without an `[update]` section).
+pub const UPDATE_ROLLBACK: &str = "QMLBRIDGE_UPDATE_ROLLBACK";
 
 /// Reads the manifest at `path` (relative to the package being built) and prints the cargo
 /// directives: `rerun-if-changed` for the file and one `rustc-env` per identity variable. An
@@ -74,14 +78,18 @@ pub fn emit(path: impl AsRef<Path>) {
 fn directives(path: &Path) -> Result<Vec<String>> {
     let m = Manifest::load(path)?;
     let network = m.qml.network.join(" ");
-    let (feed, keys, check_at_start) = match &m.update {
-        Some(u) => (
-            u.feed.clone(),
-            u.keys.join(" "),
-            u.check_at_start.to_string(),
-        ),
-        None => (String::new(), String::new(), false.to_string()),
-    };
+    let update = m.update.clone().unwrap_or_else(|| crate::Update {
+        feed: String::new(),
+        keys: Vec::new(),
+        check_at_start: false,
+        auto_download: false,
+        rollback: crate::Rollback::default(),
+        notes: None,
+    });
+    let (feed, keys) = (update.feed, update.keys.join(" "));
+    let check_at_start = update.check_at_start.to_string();
+    let auto_download = update.auto_download.to_string();
+    let rollback = update.rollback.as_str().to_owned();
     let mut lines: Vec<String> = [
         (ORG, &m.org),
         (NAME, &m.name),
@@ -93,6 +101,8 @@ fn directives(path: &Path) -> Result<Vec<String>> {
         (UPDATE_FEED, &feed),
         (UPDATE_KEYS, &keys),
         (UPDATE_CHECK_AT_START, &check_at_start),
+        (UPDATE_AUTO_DOWNLOAD, &auto_download),
+        (UPDATE_ROLLBACK, &rollback),
     ]
     .iter()
     // The rules allow no control characters, so each value is one directive line.
@@ -177,6 +187,8 @@ mod tests {
                 "cargo::rustc-env=QMLBRIDGE_UPDATE_FEED=",
                 "cargo::rustc-env=QMLBRIDGE_UPDATE_KEYS=",
                 "cargo::rustc-env=QMLBRIDGE_UPDATE_CHECK_AT_START=false",
+                "cargo::rustc-env=QMLBRIDGE_UPDATE_AUTO_DOWNLOAD=false",
+                "cargo::rustc-env=QMLBRIDGE_UPDATE_ROLLBACK=ask",
             ]
         );
     }
@@ -184,7 +196,7 @@ mod tests {
     #[test]
     fn the_update_section_is_exported() {
         let text = format!(
-            "{VALID}\n[update]\nfeed = \"https://example.org/bm/latest.json\"\nkeys = [\"{}\", \"{}\"]\ncheck_at_start = true\n",
+            "{VALID}\n[update]\nfeed = \"https://example.org/bm/latest.json\"\nkeys = [\"{}\", \"{}\"]\ncheck_at_start = true\nauto_download = true\nrollback = \"auto\"\n",
             crate::tests::KEY_A,
             crate::tests::KEY_B
         );
@@ -198,6 +210,8 @@ mod tests {
                 crate::tests::KEY_B
             ),
             "cargo::rustc-env=QMLBRIDGE_UPDATE_CHECK_AT_START=true".to_owned(),
+            "cargo::rustc-env=QMLBRIDGE_UPDATE_AUTO_DOWNLOAD=true".to_owned(),
+            "cargo::rustc-env=QMLBRIDGE_UPDATE_ROLLBACK=auto".to_owned(),
         ] {
             assert!(lines.contains(&want), "{want}: {lines:?}");
         }

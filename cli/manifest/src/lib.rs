@@ -80,8 +80,33 @@ pub struct Update {
     pub keys: Vec<String>,
     /// Whether the app checks the feed when it starts.
     pub check_at_start: bool,
+    /// Whether a release that a check finds is downloaded without asking.
+    pub auto_download: bool,
+    /// What the app does after a failed upgrade when the previous image is kept.
+    pub rollback: Rollback,
     /// Release notes for `latest.json` when `qmlbridge bundle --sign` gets no `--notes` file.
     pub notes: Option<String>,
+}
+
+/// `[update] rollback`: what the app does when an upgrade failed (its migration, or its backend
+/// never came Online: the data was restored) and the update kept the previous image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Rollback {
+    /// `"ask"`: offer to restart into the previous version (the Offline overlay's button).
+    #[default]
+    Ask,
+    /// `"auto"`: put the previous image back and restart into it without asking.
+    Auto,
+}
+
+impl Rollback {
+    /// The manifest's spelling, `ask` or `auto`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rollback::Ask => "ask",
+            Rollback::Auto => "auto",
+        }
+    }
 }
 
 /// The app's icon files; at least one is set.
@@ -204,10 +229,16 @@ impl Manifest {
                 if let Some(notes) = &u.notes {
                     field("update.notes", rules::notes(notes))?;
                 }
+                let rollback = match u.rollback.as_deref() {
+                    None => Rollback::default(),
+                    Some(value) => at(path, "update.rollback", rules::rollback(value))?,
+                };
                 Some(Update {
                     feed: u.feed,
                     keys: u.keys,
                     check_at_start: u.check_at_start,
+                    auto_download: u.auto_download,
+                    rollback,
                     notes: u.notes,
                 })
             }

@@ -71,5 +71,8 @@ pub(crate) struct Update {
     pub(crate) keys: Vec<String>,
     #[serde(default)]
     pub(crate) check_at_start: bool,
+    #[serde(default)]
+    pub(crate) auto_download: bool,
+    pub(crate) rollback: Option<String>,
     pub(crate) notes: Option<String>,
 }

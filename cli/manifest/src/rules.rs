@@ -475,6 +475,18 @@ pub fn notes(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `[update] rollback`: `"ask"` or `"auto"` ([`Rollback`](crate::Rollback)).
+pub fn rollback(value: &str) -> Result<crate::Rollback, String> {
+    match value {
+        "ask" => Ok(crate::Rollback::Ask),
+        "auto" => Ok(crate::Rollback::Auto),
+        _ => Err(format!(
+            "{value:?} is not a rollback policy: \"ask\" (offer to restart into the previous \
+             version after a failed upgrade) or \"auto\" (do it without asking)"
+        )),
+    }
+}
+
 /// A path in the manifest: relative to the manifest's directory, not empty.
 pub fn relative_path(value: &str) -> Result<(), String> {
     if value.is_empty() {

@@ -255,9 +255,17 @@ fn the_update_section() {
             feed: "https://example.org/bm/latest.json".into(),
             keys: vec![KEY_A.into(), KEY_B.into()],
             check_at_start: false,
+            auto_download: false,
+            rollback: Rollback::Ask,
             notes: Some("Faster.".into()),
         })
     );
+    let text = format!(
+        "{VALID}\n[update]\nfeed = \"https://example.org/bm/latest.json\"\nkeys = [\"{KEY_A}\"]\nauto_download = true\nrollback = \"auto\"\n"
+    );
+    let update = parse(&text).unwrap().update.unwrap();
+    assert!(update.auto_download);
+    assert_eq!(update.rollback, Rollback::Auto);
 }
 
 #[test]
@@ -289,6 +297,14 @@ fn update_errors_name_the_field() {
         ),
         (
             format!("{feed}\n{keys}\ncheck_at_start = \"yes\""),
+            "invalid type: string",
+        ),
+        (
+            format!("{feed}\n{keys}\nrollback = \"always\""),
+            "field `update.rollback`: \"always\" is not a rollback policy",
+        ),
+        (
+            format!("{feed}\n{keys}\nauto_download = \"yes\""),
             "invalid type: string",
         ),
     ] {
