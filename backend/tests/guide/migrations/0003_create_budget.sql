@@ -1,0 +1,4 @@
+CREATE TABLE budget (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    cents INTEGER NOT NULL
+);
