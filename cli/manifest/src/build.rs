@@ -4,17 +4,23 @@
 //! variables with `env!`.
 //!
 //! It also lists the window's QML files for the host's QML module ([`qml_files`]), so a file
-//! added under `qml/` is compiled in without editing `build.rs`.
+//! added under `qml/` is compiled in without editing `build.rs`, and checks them with qmllint
+//! ([`check_qml`]), so QML the engine would refuse fails the build.
 //!
 //! ```no_run
 //! // the body of the host's build.rs `main`:
 //! let qml = qmlbridge_manifest::build::qml_files("qml");
-//! // ... QmlModule::new("Bookmarks").qml_files(qml) for the cxx-qt build, then:
+//! // ... QmlModule::new("Bookmarks").qml_files(&qml) for the cxx-qt build, then:
+//! qmlbridge_manifest::build::check_qml(&qml);
 //! qmlbridge_manifest::build::emit("../qmlbridge.toml");
 //! ```
 
+mod qmllint;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+pub use qmllint::check_qml;
 
 use crate::{Manifest, Result};
 

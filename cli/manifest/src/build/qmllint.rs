@@ -1,0 +1,246 @@
+//! The window's QML checked while the host builds: Qt's `qmllint` over the module's files, with the
+//! QML modules the build exports on its import path (the framework's `QmlBridge`, the app's own),
+//! so QML the engine would refuse fails `cargo build` with its file and line instead of a release
+//! window that never appears.
+//!
+//! Why qmllint: cxx-qt-build runs qmlcachegen on every file, which refuses only syntax errors; an
+//! unknown type, a misspelt property or a failed import compiles and fails when the window loads.
+//! qmllint resolves imports, types and properties as the engine does. Only what stops a file from
+//! loading fails the build; style findings (unqualified access, deprecations) are reported as
+//! info here and left to the full qmllint of `make test`.
+//!
+//! See: <https://doc.qt.io/qt-6/qtquick-tool-qmllint.html>
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// qmllint categories (Qt 6.4 names) whose findings do not stop the engine from loading a file:
+/// lowered to `info`. Imports, types, unknown properties, required properties, aliases and
+/// inheritance cycles stay warnings (the file fails to load), and syntax errors always count.
+const NOT_FATAL: &[&str] = &[
+    "unqualified",
+    "with",
+    "deprecated",
+    "signal",
+    "multiline-strings",
+    "unused-imports",
+    "deferred-property-id",
+    "plugin",
+    "controls-sanity",
+    "compiler",
+    "multiple-attached-objects",
+];
+
+/// For an app host's `build.rs`, after `CxxQtBuilder::build()` (which exports the modules'
+/// type information): checks `files` (as given to `QmlModule::qml_files`, relative to the package)
+/// with qmllint. A file the engine would refuse fails the build with qmllint's findings, each
+/// naming the file on disk, its line and column. Without qmllint (Qt's `QT_INSTALL_BINS`, from
+/// `QMAKE` or `qmake6`) or the exported `QmlBridge` module, it warns and checks nothing.
+///
+/// ```no_run
+/// let qml = qmlbridge_manifest::build::qml_files("qml");
+/// // CxxQtBuilder::new_qml_module(QmlModule::new("Bookmarks").qml_files(&qml)) ... .build();
+/// qmlbridge_manifest::build::check_qml(&qml);
+/// ```
+pub fn check_qml(files: &[PathBuf]) {
+    let (qmllint, modules) = match (find_qmllint(), find_qml_modules()) {
+        (Ok(q), Ok(m)) => (q, m),
+        (Err(why), _) | (_, Err(why)) => {
+            println!("cargo::warning=the QML files were not checked: {why}");
+            return;
+        }
+    };
+    // Canonical: the findings then name the file in the app's qml/, not the host's symlink.
+    let files: Vec<PathBuf> = files
+        .iter()
+        .map(|f| {
+            let f = super::resolve(f);
+            f.canonicalize().unwrap_or(f)
+        })
+        .collect();
+    if let Err(findings) = qmllint_fatal(&qmllint, &[modules], &files) {
+        eprintln!("{findings}");
+        eprintln!(
+            "error: the window's QML would not load (qmllint's findings above: file:line:column); \
+             a line qmllint gets wrong can say `// qmllint disable <category>` (docs/qml.md)"
+        );
+        std::process::exit(1);
+    }
+}
+
+/// Runs `qmllint` with `imports` on its import path over `files`, the categories that do not stop
+/// a file from loading lowered to info. `Err`: qmllint's report (it failed, or could not run).
+pub(crate) fn qmllint_fatal(
+    qmllint: &Path,
+    imports: &[PathBuf],
+    files: &[PathBuf],
+) -> Result<(), String> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let known = Command::new(qmllint)
+        .arg("--help")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", qmllint.display()))?;
+    let help = String::from_utf8_lossy(&known.stdout);
+    let mut cmd = Command::new(qmllint);
+    // Only the options this Qt has: another version names its categories differently, and an
+    // unknown option is an error.
+    for category in NOT_FATAL {
+        if help.contains(&format!("--{category} <level>")) {
+            cmd.args([format!("--{category}"), "info".to_owned()]);
+        }
+    }
+    for dir in imports {
+        cmd.arg("-I").arg(dir);
+    }
+    let out = cmd
+        .args(files)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", qmllint.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// Qt's qmllint, beside the `qmake` cxx-qt-build uses (`QMAKE`, else `qmake6`, else `qmake`).
+pub(crate) fn find_qmllint() -> Result<PathBuf, String> {
+    let candidates: Vec<String> = match std::env::var("QMAKE") {
+        Ok(q) => vec![q],
+        Err(_) => vec!["qmake6".to_owned(), "qmake".to_owned()],
+    };
+    for qmake in &candidates {
+        let Ok(out) = Command::new(qmake)
+            .args(["-query", "QT_INSTALL_BINS"])
+            .output()
+        else {
+            continue;
+        };
+        if !out.status.success() {
+            continue;
+        }
+        let bins = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let qmllint = Path::new(&bins).join("qmllint");
+        if qmllint.is_file() {
+            return Ok(qmllint);
+        }
+        return Err(format!(
+            "{} is missing (Debian: qt6-declarative-dev-tools)",
+            qmllint.display()
+        ));
+    }
+    Err(format!("none of {candidates:?} runs (`qmake -query`)"))
+}
+
+/// Where cxx-qt-build exports every crate's QML module (`qmldir`, `plugin.qmltypes`, the QML
+/// files), found as it finds it: `CXX_QT_EXPORT_DIR`, else `CARGO_TARGET_DIR/cxxqt`, else the
+/// target dir above `OUT_DIR` (the first ancestor cargo marked with `CACHEDIR.TAG`); `qml_modules`
+/// inside. It must hold `QmlBridge`, the framework's module every app imports.
+fn find_qml_modules() -> Result<PathBuf, String> {
+    let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    let base = env("CXX_QT_EXPORT_DIR")
+        .or_else(|| env("CARGO_TARGET_DIR").map(|t| t.join("cxxqt")))
+        .or_else(|| {
+            let out = env("OUT_DIR")?;
+            out.ancestors()
+                .find(|d| d.join("CACHEDIR.TAG").exists() || d.join(".rustc_info.json").exists())
+                .map(|d| d.join("cxxqt"))
+        })
+        .ok_or("no CXX_QT_EXPORT_DIR, CARGO_TARGET_DIR or target dir above OUT_DIR")?;
+    let modules = base.join("qml_modules");
+    if modules.join("QmlBridge/qmldir").is_file() {
+        Ok(modules)
+    } else {
+        Err(format!(
+            "{} has no QmlBridge module (is qmlbridge-qt a dependency?)",
+            modules.display()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `files` (name, text) into a temporary directory; returns it and their paths.
+    fn qml(files: &[(&str, &str)]) -> (tempfile::TempDir, Vec<PathBuf>) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = files
+            .iter()
+            .map(|(name, text)| {
+                let p = dir.path().join(name);
+                std::fs::write(&p, text).unwrap();
+                p
+            })
+            .collect();
+        (dir, paths)
+    }
+
+    fn lint(files: &[PathBuf]) -> Result<(), String> {
+        let qmllint = find_qmllint().expect("Qt's qmllint (scripts/install-deps.sh build)");
+        qmllint_fatal(&qmllint, &[], files)
+    }
+
+    const GOOD: &str = "import QtQuick\n\nItem {\n    Rectangle { color: \"red\" }\n}\n";
+
+    #[test]
+    fn what_the_engine_would_refuse_fails_naming_file_and_line() {
+        let cases = [
+            // qmlcachegen catches this one too; the rest it compiled.
+            (
+                "Syntax.qml",
+                "import QtQuick\n\nItem {\n    Rectangle {\n}\n",
+                ":6:1:",
+            ),
+            (
+                "Property.qml",
+                "import QtQuick\n\nItem {\n    Rectangle { colour: \"red\" }\n}\n",
+                ":4:17: Binding assigned to \"colour\"",
+            ),
+            (
+                "Type.qml",
+                "import QtQuick\n\nItem {\n    Rectanglez {}\n}\n",
+                ":4:5: Rectanglez was not found",
+            ),
+            (
+                "Import.qml",
+                "import QtQuick\n\nItem {\n    Button { text: \"x\" }\n}\n",
+                ":4:5: Button was not found",
+            ),
+            (
+                "BadImport.qml",
+                "import QtQuick\nimport QtQuick.Controlz\n\nItem {}\n",
+                ":2:1: Warnings occurred while importing module \"QtQuick.Controlz\"",
+            ),
+        ];
+        for (name, text, want) in cases {
+            let (_dir, files) = qml(&[("Main.qml", GOOD), (name, text)]);
+            let report = lint(&files).expect_err(name);
+            let at = format!("{}{want}", files[1].display());
+            assert!(report.contains(&at), "{name}: want {at:?} in:\n{report}");
+            assert!(
+                !report.contains(&format!("{}:", files[0].display())),
+                "{name}: the good file is not named:\n{report}"
+            );
+        }
+    }
+
+    #[test]
+    fn style_findings_do_not_fail_the_build() {
+        // Unqualified access loads (an id of the file that instantiates this one, a delegate's
+        // injected `index`, looked up at run time); make test's full qmllint reports it (and
+        // exits 255 on this file).
+        let (_dir, files) = qml(&[(
+            "Main.qml",
+            "import QtQuick\n\nItem {\n    width: page.width\n    Repeater { model: 2; Text { text: index } }\n}\n",
+        )]);
+        lint(&files).unwrap();
+        let (_dir, files) = qml(&[("Main.qml", GOOD)]);
+        lint(&files).unwrap();
+    }
+}
