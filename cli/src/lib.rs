@@ -18,7 +18,6 @@ mod lint;
 mod new;
 mod sign;
 mod sign_release;
-mod sign_zsync;
 mod spec;
 
 pub use bundle::{BundleOptions, bundle};

@@ -1,5 +1,9 @@
 //! The crate's one error type. Each variant names the check that failed, so the updater can say
-//! which: the feed (`latest.json`) or the image, tampered or signed by a key it does not trust.
+//! which: the feed (`latest.json`) or the image, tampered or signed by a key it does not trust,
+//! the server's answer (with its URL, never a query string or credentials), the image's directory
+//! not writable, or a file of the update's own.
+
+use std::path::PathBuf;
 
 /// Why a release is refused.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +74,81 @@ pub enum Error {
     /// The image could not be read.
     #[error("image: cannot read")]
     Read(#[source] std::io::Error),
+    /// The server answered with an HTTP status other than the one expected.
+    #[error("{url}: HTTP {status}")]
+    Http {
+        /// What was fetched (without query string or credentials).
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The request failed before or while the answer arrived (connection, timeout, TLS).
+    #[error("{url}: {problem}")]
+    Network {
+        /// What was fetched (without query string or credentials).
+        url: String,
+        /// What went wrong.
+        problem: String,
+    },
+    /// The answer is longer than the limit for what it should be.
+    #[error("{url}: more than {limit} bytes")]
+    TooLarge {
+        /// What was fetched (without query string or credentials).
+        url: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// A `.zsync` control file is not zsync's format.
+    #[error("zsync control file: {0}")]
+    Zsync(String),
+    /// The image cannot be replaced where it is (a system directory, a read-only or immutable
+    /// file system): nothing was touched.
+    #[error("{}: not writable ({problem}); the image can only be updated where it is by hand or moved to a writable directory", dir.display())]
+    NotWritable {
+        /// The image's directory (or the image, when the file itself is the problem).
+        dir: PathBuf,
+        /// Why.
+        problem: String,
+    },
+    /// A file of the update (the staged image, the previous one, the state record) could not be
+    /// read or written.
+    #[error("{}: cannot {action}", path.display())]
+    Io {
+        /// What was being done: `create`, `write`, `rename`, ...
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The update's state record is not what this crate writes.
+    #[error("{}: {problem}", path.display())]
+    State {
+        /// `<data dir>/var/update/state.json`.
+        path: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// There is nothing to roll back to: no update of this image to the running version kept
+    /// its previous image.
+    #[error("nothing to roll back: {0}")]
+    NoPrevious(String),
+}
+
+impl Error {
+    /// The constructor of an [`Error::Io`] on `path` doing `action`, for `map_err`.
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io {
+            action,
+            path,
+            source,
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

@@ -19,10 +19,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod download;
 mod error;
 mod feed;
+mod http;
+mod install;
 mod keys;
+mod state;
+mod updater;
+pub mod zsync;
 
+pub use download::{Installed, Progress, download};
 pub use error::{Error, Result};
 pub use feed::{FEED_SIGNATURE_SUFFIX, Release, verify_feed};
+pub use install::writable;
 pub use keys::TrustedKeys;
+pub use updater::{Check, Config, Previous, RolledBack, check, previous, roll_back, take_notice};
