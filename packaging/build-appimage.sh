@@ -34,8 +34,7 @@
 #   APPIMAGE_SKIP_BUILD=1     use the release binaries already in $CARGO_TARGET_DIR/release
 #   APPIMAGE_COMP=gzip|zstd   SquashFS compression (default: see COMP below; the runtime reads both)
 #   APPIMAGE_BLOCK=128K       SquashFS block size (default: see BLOCK below)
-#   QMLBRIDGE_RUNTIME_TARGET_DIR  where the runtime is built (default: the framework's target/runtime,
-#                             its own dir so its static build never waits on the Qt build's lock)
+#   QMLBRIDGE_RUNTIME_TARGET_DIR  where the runtime is built (packaging/build-runtime.sh)
 #
 # Why zstd with 128K blocks: the runtime decompresses a whole block for every page the loader
 # faults in (it keeps a few blocks and reads the libraries ahead; the kernel keeps the pages).
@@ -51,7 +50,8 @@
 # gzip, ~0.7-1.1 s zstd (level 15 decompresses as fast; the spread is the machine's load).
 #
 # Nothing is downloaded: the runtime is built from packaging/runtime with the crates cargo already
-# has (once fetched, bundling works offline).
+# has, and both cargo builds run --offline when every crate is local (packaging/build-runtime.sh):
+# once built, bundling works with no network and never asks the crate registry.
 set -euo pipefail
 
 PKG=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -82,7 +82,6 @@ STYLES=$QMLBRIDGE_QUICK_STYLES
 IFS=: read -r -a QML_DIRS <<<"$QMLBRIDGE_QML_DIRS"
 
 FRAMEWORK=$(cd "$PKG/.." && pwd)
-RUNTIME_TARGET=x86_64-unknown-linux-gnu
 
 # Qt builds share <workspace target>/qt (as scripts/run.sh does), so the ~10 min cxx-qt build
 # happens once; the workspace is the app's (for the todo example, the framework's).
@@ -107,39 +106,21 @@ done
 
 # shellcheck source=packaging/lib-deploy.sh
 source "$PKG/lib-deploy.sh"
+# build_runtime, cargo_offline_first
+# shellcheck source=packaging/build-runtime.sh
+source "$PKG/build-runtime.sh"
 
 build_release() {
   if [ "${APPIMAGE_SKIP_BUILD:-0}" = 1 ]; then
     log "APPIMAGE_SKIP_BUILD=1: using $TARGET_DIR/release"
   else
     log "cargo build --release -p $QMLBRIDGE_HOST_PACKAGE -p $QMLBRIDGE_BACKEND_PACKAGE (target dir $TARGET_DIR)"
-    (cd "$APP_DIR" && CARGO_TARGET_DIR=$TARGET_DIR cargo build --release \
+    (cd "$APP_DIR" && CARGO_TARGET_DIR=$TARGET_DIR cargo_offline_first build --release \
        -p "$QMLBRIDGE_HOST_PACKAGE" -p "$QMLBRIDGE_BACKEND_PACKAGE")
   fi
   for b in "$HOST_BIN" "$BACKEND_BIN"; do
     [ -x "$TARGET_DIR/release/$b" ] || die "missing $TARGET_DIR/release/$b"
   done
-}
-
-# Builds the runtime statically (glibc's static archives; an explicit --target keeps build scripts
-# and proc macros dynamic) in its own target dir; prints its path.
-build_runtime() {
-  local dir=${QMLBRIDGE_RUNTIME_TARGET_DIR:-} rt
-  if [ -z "$dir" ]; then
-    # The framework's target dir whatever CARGO_TARGET_DIR the app builds with: one runtime build.
-    dir=$(cd "$FRAMEWORK" && env -u CARGO_TARGET_DIR cargo metadata --format-version 1 --no-deps |
-      python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/runtime
-  fi
-  log "cargo build --release -p qmlbridge-appimage-runtime (static, target dir $dir)"
-  # One codegen unit, LTO and abort-on-panic for this binary only (its own target dir): every
-  # image carries it, and it is 11% smaller so.
-  (cd "$FRAMEWORK" && RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR=$dir \
-     CARGO_PROFILE_RELEASE_LTO=fat CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_PANIC=abort \
-     cargo build --release --quiet --target "$RUNTIME_TARGET" -p qmlbridge-appimage-runtime) >&2
-  rt=$dir/$RUNTIME_TARGET/release/runtime
-  file -b "$rt" | grep -Eq 'static-pie linked|statically linked' \
-    || die "$rt is not a static executable: $(file -b "$rt")"
-  echo "$rt"
 }
 
 # The desktop entry, icons and metainfo `qmlbridge bundle` wrote and validated, where the AppImage
@@ -244,7 +225,7 @@ make_image() {
 main() {
   local t0=$SECONDS rt
   build_release
-  rt=$(build_runtime)
+  rt=$(build_runtime "$FRAMEWORK")
   assemble_appdir
   make_image "$rt"
   log "wrote $OUT ($(du -h "$OUT" | cut -f1), AppDir $(du -sh "$APPDIR" | cut -f1)) in $((SECONDS - t0)) s"
