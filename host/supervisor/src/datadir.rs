@@ -3,6 +3,11 @@
 //! with `var/`, `var/log/`, `var/cache/` and `var/snapshots/` (docs/contract.md §9 "Recovery")
 //! inside. The directory is made private (0700) because it
 //! holds the database, the backend's log and the readiness socket.
+//!
+//! A development session (`qmlbridge dev`, `make run`: [`DEV_ENV`]`=1`) has a data dir of its
+//! own, `<org>/<app>-dev` beside the user's: experiments and edited migrations never reach the
+//! data of the installed app, and [`set_aside`] gives a session a fresh start without deleting
+//! anything. The installed app never sets the variable, so its data dir is the same as always.
 
 use std::fs::{self, DirBuilder};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
@@ -22,8 +27,89 @@ use crate::error::{Error, Result};
 /// would resolve it elsewhere. Neither usable: [`Error::NoHome`].
 ///
 /// See: <https://specifications.freedesktop.org/basedir-spec/latest/>
+///
+/// In a development session ([`DEV_ENV`]`=1`) it is [`dev_data_dir`] instead.
 pub fn data_dir(org: &str, app: &str) -> Result<PathBuf> {
     locate(org, app, &|name| std::env::var(name).ok())
+}
+
+/// Set to `1` in the processes of a development session (the host `qmlbridge dev` and
+/// `make run` start, and what the host starts): their data dir is [`dev_data_dir`].
+pub const DEV_ENV: &str = "QMLBRIDGE_DEV";
+
+/// What a development session's data dir adds to the app's name: `<org>/<app>-dev`.
+pub const DEV_SUFFIX: &str = "-dev";
+
+/// The data dir of the app's development sessions (not created): [`data_dir`]'s rule with
+/// `<app>`[`DEV_SUFFIX`] for `<app>`, whatever this process's environment says about sessions.
+/// For the tools that start a session (`qmlbridge dev`): the host they start finds the same
+/// directory through [`data_dir`] and [`DEV_ENV`].
+pub fn dev_data_dir(org: &str, app: &str) -> Result<PathBuf> {
+    locate(org, app, &|name| match name {
+        DEV_ENV => Some("1".into()),
+        _ => std::env::var(name).ok(),
+    })
+}
+
+/// Moves a development session's data dir `dir` aside, so that the next session starts empty
+/// and nothing is deleted: renamed to `<dir>.<UTC time>` beside it (`notes-dev.20261207T231500Z`;
+/// `-2`, `-3`, ... appended should that exist). The new path, or `None` when `dir` did not exist.
+/// Refuses a directory that is not a development session's (its name must end in
+/// [`DEV_SUFFIX`]): the user's data is never moved.
+pub fn set_aside(dir: &Path) -> Result<Option<PathBuf>> {
+    let fail = |source| Error::DataDir {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let name = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.ends_with(DEV_SUFFIX))
+        .ok_or_else(|| {
+            fail(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a development session's data dir (its name ends in -dev): not moved",
+            ))
+        })?;
+    match fs::symlink_metadata(dir) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e)),
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let stamp = utc_stamp(secs);
+    let mut aside = dir.with_file_name(format!("{name}.{stamp}"));
+    let mut n = 1;
+    // rename(2) would replace an empty directory of that name: never over anything.
+    while fs::symlink_metadata(&aside).is_ok() {
+        n += 1;
+        aside = dir.with_file_name(format!("{name}.{stamp}-{n}"));
+    }
+    fs::rename(dir, &aside).map_err(fail)?;
+    Ok(Some(aside))
+}
+
+/// `secs` since the epoch as `YYYYMMDDTHHMMSSZ` (days to a civil date: H. Hinnant's algorithm).
+fn utc_stamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rem / 3_600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// The database every backend of the app in `data_dir` is given (docs/contract.md §2):
@@ -51,7 +137,12 @@ pub(crate) fn locate(
             .ok_or(Error::NoHome)?
             .join(".local/share"),
     };
-    Ok(base.join(org).join(app))
+    let dev = env(DEV_ENV).is_some_and(|v| v == "1");
+    if dev {
+        Ok(base.join(org).join(format!("{app}{DEV_SUFFIX}")))
+    } else {
+        Ok(base.join(org).join(app))
+    }
 }
 
 /// Creates the data dir (0700, also tightened when it already existed) and its `var/` tree.
@@ -131,6 +222,74 @@ mod tests {
             locate("o", "a", &env(Some("/x"), Some("relative"))).unwrap(),
             Path::new("/x/o/a")
         );
+    }
+
+    #[test]
+    fn a_development_session_has_a_data_dir_of_its_own() {
+        let env = |dev: Option<&'static str>| {
+            move |n: &str| match n {
+                "XDG_DATA_HOME" => Some("/x/data".to_string()),
+                DEV_ENV => dev.map(String::from),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            locate("o", "notes", &env(Some("1"))).unwrap(),
+            Path::new("/x/data/o/notes-dev")
+        );
+        // Only `1` makes a session: the installed app's dir for anything else.
+        for other in [None, Some(""), Some("0"), Some("yes")] {
+            assert_eq!(
+                locate("o", "notes", &env(other)).unwrap(),
+                Path::new("/x/data/o/notes"),
+                "{DEV_ENV}={other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn set_aside_moves_the_dev_dir_and_nothing_else() {
+        let tmp = tempfile::tempdir().unwrap();
+        let user = tmp.path().join("o/notes");
+        let dev = tmp.path().join("o/notes-dev");
+        for dir in [&user, &dev] {
+            fs::create_dir_all(dir.join("var")).unwrap();
+            fs::write(dir.join("var/data.sqlite"), dir.display().to_string()).unwrap();
+        }
+        let aside = set_aside(&dev).unwrap().expect("moved");
+        assert!(!dev.exists());
+        assert_eq!(aside.parent(), dev.parent());
+        let name = aside.file_name().unwrap().to_str().unwrap();
+        assert!(
+            name.starts_with("notes-dev.") && name.ends_with('Z'),
+            "{name}"
+        );
+        assert_eq!(
+            fs::read_to_string(aside.join("var/data.sqlite")).unwrap(),
+            dev.display().to_string(),
+            "moved whole"
+        );
+        // A second fresh start in the same second: beside the first, not over it.
+        fs::create_dir_all(&dev).unwrap();
+        let second = set_aside(&dev).unwrap().expect("moved");
+        assert_ne!(second, aside);
+        assert!(aside.join("var/data.sqlite").exists() && second.is_dir());
+        // Nothing there: nothing to do.
+        assert_eq!(set_aside(&dev).unwrap(), None);
+        // The user's data dir is refused, and stays.
+        let err = set_aside(&user).unwrap_err();
+        assert!(
+            err.to_string().contains("not a development session"),
+            "{err}"
+        );
+        assert!(user.join("var/data.sqlite").exists());
+    }
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101T000000Z");
+        assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
+        assert_eq!(utc_stamp(1_796_685_301), "20261207T231501Z");
     }
 
     #[test]

@@ -61,7 +61,7 @@ mod state;
 mod supervise;
 
 pub use api::Supervisor;
-pub use datadir::{data_dir, database_url};
+pub use datadir::{DEV_ENV, DEV_SUFFIX, data_dir, database_url, dev_data_dir, set_aside};
 pub use error::{Error, Result};
 pub use mode::Mode;
 pub use options::Options;

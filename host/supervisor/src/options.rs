@@ -41,6 +41,10 @@ pub struct Options {
     /// `TokenRotated` follows a respawn. For a development session only (`qmlbridge dev`: the
     /// developer's own tools keep talking to the backend across swaps); `None` = rotate (§9).
     pub fixed_token: Option<crate::Secret>,
+    /// Every backend runs in its dev error mode (`BRIDGE_ENV=dev`, docs/contract.md §2: a 500's
+    /// body carries its cause instead of an opaque `instance` id). For a development session only
+    /// (`qmlbridge dev`, `make run`); `false` = `prod`.
+    pub dev_errors: bool,
 }
 
 impl Options {
@@ -62,6 +66,7 @@ impl Options {
             log_max_bytes: crate::rotate::LOG_MAX_BYTES,
             log_keep: crate::rotate::LOG_KEEP,
             fixed_token: None,
+            dev_errors: false,
         }
     }
 }

@@ -38,6 +38,18 @@ fn supervises_a_backend_that_is_not_ours() {
     sup.shutdown();
 }
 
+/// A development session's backends report 500s with their cause (`Options::dev_errors`).
+#[test]
+fn a_development_session_runs_the_backend_in_dev_error_mode() {
+    let layout = Layout::fake("no_notify");
+    let mut opts = layout.options();
+    opts.dev_errors = true;
+    let sup = Supervisor::start(opts);
+    wait_state(&sup, "Online", online);
+    assert_eq!(layout.spawns()[0]["env"], "dev");
+    sup.shutdown();
+}
+
 #[test]
 fn the_child_gets_the_contracts_environment_and_fd_3() {
     let layout = Layout::fake("no_notify");

@@ -30,6 +30,8 @@ pub(super) struct Kept {
     pub guardian: Option<Guardian>,
     /// The snapshot of the last upgrade, until its backend reaches Online (§9 "Recovery").
     pub armed: Option<Armed>,
+    /// `Options::dev_errors`: `BRIDGE_ENV=dev` instead of `prod`.
+    pub dev_errors: bool,
 }
 
 /// Tells the guardian (when it runs) which group to kill if the host dies; 0 = none.
@@ -75,6 +77,7 @@ pub(super) async fn prepare(
         s.mercure_subscriber_key = kept.mercure_key.clone();
     });
     kept.data_dir = Some(data_dir.clone());
+    kept.dev_errors = opts.dev_errors;
     // 3. paths
     let exe_dir = match &opts.exe_dir {
         Some(dir) => dir.clone(),
@@ -191,7 +194,10 @@ pub(super) fn command(
     let database = crate::datadir::database_url(data_dir);
     let mut ours: Vec<(&str, String)> = vec![
         ("BRIDGE_TOKEN", token.expose().to_string()),
-        ("BRIDGE_ENV", "prod".into()),
+        (
+            "BRIDGE_ENV",
+            if kept.dev_errors { "dev" } else { "prod" }.into(),
+        ),
         ("DATABASE_URL", database),
         ("MERCURE_PUBLISHER_JWT_KEY", key.to_string()),
         ("MERCURE_SUBSCRIBER_JWT_KEY", key.to_string()),
