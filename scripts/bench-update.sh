@@ -5,8 +5,8 @@
 #   check     the feed and its signature fetched and verified
 #   delta     the .zsync fetched, the running image scanned for shared blocks, the rest fetched
 #             with range requests, the result verified (size, SHA-256, signature), installed
-#   full      the same with nothing to reuse (an empty running image): every byte fetched, the
-#             reference the delta's ratio is measured against
+#   full      the same from a server that ignores ranges (every answer the whole file): the
+#             updater's fallback, the reference the delta's ratios are measured against
 # for two releases over the same v0.1.0: a one-line QML change and a one-line backend change,
 # each rebuilt (release) and bundled with `qmlbridge bundle --sign`. Prints numbers, asserts none.
 #
@@ -148,18 +148,27 @@ sed -i '0,/max_chars = 1000/s//max_chars = 2000/' "$app/backend/src/lib.rs"
 cmp -s "$app/backend/src/lib.rs" "$work/lib.rs.orig" && die "the backend change did not apply"
 release 0.1.2
 
-"$server" --help >/dev/null 2>&1 || true
-"$server" --dir "$feed" --port "$port" >"$work/feed.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+# serve MODE: (re)starts the feed server: `normal`, or `ignore-ranges` (every answer is the
+# whole file, as from a server without range support: the updater's full download).
+serve() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid"
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  "$server" "$feed" --port "$port" --mode "$1" >>"$work/feed.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "the feed server did not start (see $work/feed.log)"
+}
 
-# measure VERSION SEED: RUNS updates of a copy of SEED (a file) to VERSION; prints the medians
-# "check_ms download_ms fetched size".
+# measure VERSION MODE: RUNS updates of a copy of v0.1.0's image to VERSION, the server in MODE;
+# prints the medians "check_ms download_ms fetched size".
 measure() {
-  local version=$1 seed=$2 i run
+  local version=$1 seed=$base i run
+  serve "$2"
   rm -f "$feed"/*
   cp "$work/rel/$version/"*.AppImage "$work/rel/$version/"*.zsync "$feed/"
   cp "$work/rel/$version/latest.json" "$work/rel/$version/latest.json.minisig" "$feed/"
@@ -180,13 +189,12 @@ measure() {
 }
 
 base=$work/rel/0.1.0/$NAME-0.1.0-x86_64.AppImage
-: >"$work/empty"
 echo "update: $RUNS runs each, medians; feed on 127.0.0.1, images of a generated app (v0.1.0 running)"
 for case in "0.1.1 one-line QML change" "0.1.2 one-line backend change"; do
   version=${case%% *}
   what=${case#* }
-  read -r check_ms delta_ms fetched size < <(measure "$version" "$base")
-  read -r _ full_ms full_fetched _ < <(measure "$version" "$work/empty")
+  read -r check_ms delta_ms fetched size < <(measure "$version" normal)
+  read -r _ full_ms full_fetched _ < <(measure "$version" ignore-ranges)
   printf '%s (v%s, %s bytes):\n' "$what" "$version" "$size"
   printf '  check %s ms; delta download + apply %s ms, fetched %s bytes (%s%% of the image)\n' \
     "$check_ms" "$delta_ms" "$fetched" "$(awk -v a="$fetched" -v b="$size" 'BEGIN { printf "%.1f", 100 * a / b }')"
