@@ -51,6 +51,9 @@ struct Dev
     QQmlApplicationEngine *engine = nullptr;
     QUrl main;
     QPointer<QObject> root;
+    // The window's qrc directory and the disk directory it is read from (dev_install).
+    QString prefix;
+    QString dir;
 };
 
 Dev &dev()
@@ -59,13 +62,24 @@ Dev &dev()
     return state;
 }
 
-// "path:line:column: message", a local path rather than a file:// URL so terminals link it.
+// Where a file is for the developer: in a development session a URL under the window's qrc
+// directory is the file on disk it was read from (the engine's errors name some files by their qrc
+// URL even so); a local path rather than a file:// URL so terminals and editors link it.
+QString place_of(const QUrl &url)
+{
+    const Dev &state = dev();
+    const QString text = url.toString();
+    if (!state.prefix.isEmpty() && text.startsWith(state.prefix))
+        return state.dir + text.mid(state.prefix.size());
+    return url.isLocalFile() ? url.toLocalFile() : text;
+}
+
+// "path:line:column: message", one line per error.
 QString describe(const QList<QQmlError> &errors)
 {
     QStringList lines;
     for (const QQmlError &error : errors) {
-        const QUrl url = error.url();
-        const QString where = url.isLocalFile() ? url.toLocalFile() : url.toString();
+        const QString where = place_of(error.url());
         lines << QStringLiteral("%1:%2:%3: %4")
                      .arg(where)
                      .arg(error.line())
@@ -75,15 +89,21 @@ QString describe(const QList<QQmlError> &errors)
     return lines.join(QLatin1Char('\n'));
 }
 
+// Qt Quick only (no Controls): whatever an app imports, this window can be shown. The text is a
+// plain-text TextEdit, so nothing in an error message is read as markup.
 const char *const ERROR_WINDOW = R"(import QtQuick
 Window {
     id: root
+    objectName: "qmlbridgeErrorWindow"
+    property string intro
     property string errors
+    property bool closable: false
     visible: true
     color: "#2d1b1b"
     Flickable {
         anchors.fill: parent
         anchors.margins: 16
+        anchors.bottomMargin: root.closable ? 64 : 16
         contentHeight: text.implicitHeight
         clip: true
         TextEdit {
@@ -91,10 +111,32 @@ Window {
             width: parent.width
             readOnly: true
             selectByMouse: true
+            textFormat: TextEdit.PlainText
             wrapMode: TextEdit.Wrap
             color: "#ffd8d8"
             font.family: "monospace"
-            text: "The window's QML has errors; the next save that fixes them reloads it.\n\n" + root.errors
+            text: root.intro + "\n\n" + root.errors
+        }
+    }
+    Rectangle {
+        visible: root.closable
+        anchors.right: parent.right
+        anchors.bottom: parent.bottom
+        anchors.margins: 16
+        width: 96
+        height: 32
+        radius: 4
+        color: closeArea.pressed ? "#6b3a3a" : "#4d2b2b"
+        border.color: "#ffd8d8"
+        Text {
+            anchors.centerIn: parent
+            text: qsTr("Close")
+            color: "#ffd8d8"
+        }
+        MouseArea {
+            id: closeArea
+            anchors.fill: parent
+            onClicked: root.close()
         }
     }
 }
@@ -125,7 +167,8 @@ QObject *create_window(QQmlEngine &engine, const QUrl &url, const QRect *geometr
     return object;
 }
 
-QObject *error_window(QQmlEngine &engine, const QString &errors, const QRect *geometry)
+QObject *error_window(QQmlEngine &engine, const QString &title, const QString &intro,
+                      const QString &errors, bool closable, const QRect *geometry)
 {
     QQmlComponent component(&engine);
     component.setData(ERROR_WINDOW, QUrl(QStringLiteral("qrc:/qmlbridge/dev/ErrorWindow.qml")));
@@ -136,10 +179,13 @@ QObject *error_window(QQmlEngine &engine, const QString &errors, const QRect *ge
         return nullptr;
     }
     QObject *object = component.create();
-    if (object)
+    if (object) {
+        object->setProperty("intro", intro);
         object->setProperty("errors", errors);
+        object->setProperty("closable", closable);
+    }
     if (auto *window = qobject_cast<QWindow *>(object)) {
-        window->setTitle(QStringLiteral("QML error"));
+        window->setTitle(title);
         if (geometry)
             window->setGeometry(*geometry);
         else
@@ -160,6 +206,8 @@ void dev_install(QQmlApplicationEngine &engine, rust::Str main_url, rust::Str qm
         dir += QLatin1Char('/');
     const QString main = state.main.toString();
     const QString prefix = main.left(main.lastIndexOf(QLatin1Char('/')) + 1);
+    state.prefix = prefix;
+    state.dir = dir;
     // The engine keeps the pointer; the interceptor lives as long as the process.
     engine.addUrlInterceptor(new DiskInterceptor(prefix, dir));
 }
@@ -187,7 +235,10 @@ void dev_load_now()
     QObject *root = create_window(*state.engine, state.main, keep_geometry ? &geometry : nullptr,
                                   errors);
     if (!root)
-        root = error_window(*state.engine, errors, keep_geometry ? &geometry : nullptr);
+        root = error_window(*state.engine, QStringLiteral("QML error"),
+                            QStringLiteral("The window's QML has errors; the next save that fixes "
+                                           "them reloads it."),
+                            errors, false, keep_geometry ? &geometry : nullptr);
     state.root = root;
     QGuiApplication::setQuitOnLastWindowClosed(quit_on_close);
     const QByteArray text = errors.toUtf8();
@@ -205,6 +256,71 @@ void dev_close()
 {
     delete dev().root.data();
     dev().engine = nullptr;
+}
+
+QString dev_map_urls(const QString &message)
+{
+    const Dev &state = dev();
+    if (state.prefix.isEmpty())
+        return message;
+    QString mapped = message;
+    mapped.replace(state.prefix, state.dir);
+    mapped.replace(QStringLiteral("file://") + state.dir, state.dir);
+    return mapped;
+}
+
+namespace {
+
+struct LoadErrors
+{
+    QList<QQmlError> errors;
+    QMetaObject::Connection connection;
+};
+
+LoadErrors &load_errors()
+{
+    static LoadErrors state;
+    return state;
+}
+
+} // namespace
+
+void load_errors_watch(QQmlApplicationEngine &engine)
+{
+    LoadErrors &state = load_errors();
+    state.errors.clear();
+    QObject::disconnect(state.connection);
+    state.connection = QObject::connect(&engine, &QQmlEngine::warnings,
+                                        [](const QList<QQmlError> &warnings) {
+                                            load_errors().errors.append(warnings);
+                                        });
+}
+
+rust::String load_errors_take()
+{
+    LoadErrors &state = load_errors();
+    QObject::disconnect(state.connection);
+    const QByteArray text = describe(state.errors).toUtf8();
+    state.errors.clear();
+    return rust::String(text.constData(), static_cast<size_t>(text.size()));
+}
+
+bool load_error_window(QQmlApplicationEngine &engine, rust::Str title, rust::Str intro,
+                       rust::Str errors)
+{
+    QObject *object = error_window(engine, from_rust(title), from_rust(intro), from_rust(errors),
+                                   true, nullptr);
+    auto *window = qobject_cast<QWindow *>(object);
+    if (!window || !window->isVisible()) {
+        delete object;
+        return false;
+    }
+    qInfo("qmlbridge: error window shown: %s", qPrintable(window->title()));
+    // Until the user closes it (the last window: the loop ends) or the app is asked to quit.
+    QGuiApplication::exec();
+    // Before the engine goes: a QML object must not outlive its engine.
+    delete object;
+    return true;
 }
 
 } // namespace qmlbridge

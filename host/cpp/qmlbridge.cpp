@@ -1,6 +1,7 @@
 // See qmlbridge.h.
 #include "qmlbridge-qt/qmlbridge.h"
 #include "qmlbridge-qt/network.h"
+#include "qmlbridge-qt/dev.h"
 
 #include <QtCore/QByteArray>
 #include <QtCore/QCoreApplication>
@@ -22,7 +23,8 @@ namespace qmlbridge {
 namespace {
 void forward(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
-    const QByteArray text = message.toUtf8();
+    // A development session's files by their place on disk (cpp/dev.h), so editors can open them.
+    const QByteArray text = dev_map_urls(message).toUtf8();
     const char *category = context.category ? context.category : "";
     forward_qt_message(static_cast<int>(type),
                        rust::Slice<const uint8_t>(reinterpret_cast<const uint8_t *>(category),

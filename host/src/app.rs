@@ -114,8 +114,9 @@ fn watch_signals(session: &session::Session) {
 }
 
 /// The Qt application named after `id`, showing `url` until its window closes: `SUCCESS`, or
-/// `FAILURE` when the QML did not load. With `qml_dir` (a development session) the window's files
-/// come from there and a load error shows an error window instead (src/dev.rs).
+/// `FAILURE` when the QML did not load (after an error window naming the files and lines was
+/// closed). With `qml_dir` (a development session) the window's files come from there and a load
+/// error shows an error window that the next good save replaces (src/dev.rs).
 fn show(id: &Identity, url: &str, qml_dir: Option<&std::path::Path>) -> ExitCode {
     let mut app = QGuiApplication::new();
     let mut engine = QQmlApplicationEngine::new();
@@ -171,9 +172,30 @@ fn show(id: &Identity, url: &str, qml_dir: Option<&std::path::Path>) -> ExitCode
             ExitCode::FAILURE
         };
     }
+    ffi::load_errors_watch(engine_ref.as_mut());
     engine_ref.as_mut().load(&QUrl::from(url));
-    // objectCreationFailed fires inside load(), before exec() could see exit(1).
+    let errors = ffi::load_errors_take();
+    // objectCreationFailed fires inside load(), before exec() could see exit(1). Nothing to
+    // reload from here: the user sees why in a window (file and line, as logged), and the host
+    // ends with 1 once it is closed.
     if failed.load(Ordering::SeqCst) {
+        let errors = if errors.is_empty() {
+            format!("{url}: the window could not be created")
+        } else {
+            errors
+        };
+        tracing::error!(target: TARGET, url, "the QML window failed to load:\n{errors}");
+        let title = format!("{}: the window failed to load", id.display_name);
+        let intro = format!(
+            "{} {} cannot show its window: its QML has errors. Please report them to the \
+             app's developers.",
+            id.display_name, id.version
+        );
+        // Shown until the user closes it (or SIGTERM): then the app ends with 1.
+        if !ffi::load_error_window(engine_ref.as_mut(), &title, &intro, &errors) {
+            tracing::error!(target: TARGET, "cannot show the error window either");
+        }
+        drop(engine);
         return ExitCode::FAILURE;
     }
     let code = app_ref.as_mut().exec();

@@ -5,13 +5,20 @@
 //!   an error window instead of ending the host, and `SIGUSR2` reloads the window.
 //! - **Backend swap**: `SIGUSR1` is `restart()` (docs/contract.md §9): stop, migrate, spawn on the
 //!   held socket.
-//! - **A fixed token** (debug builds): `BRIDGE_TOKEN` is every spawn's token, so the developer's
-//!   own tools keep working across swaps (`Options::fixed_token`).
+//! - **A fixed token** (debug builds): `BRIDGE_TOKEN`, or one of its own written to
+//!   `<data>/var/dev-token` (0600; `make run`), is every spawn's token, so the developer's own
+//!   tools keep working across swaps (`Options::fixed_token`).
+//! - **Its own data dir**, `<org>/<app>-dev` (the supervisor's `data_dir` rule under
+//!   `QMLBRIDGE_DEV=1`), never the installed app's; and the backend in its **dev error mode**
+//!   (`BRIDGE_ENV=dev`: a 500's body carries its cause; `Options::dev_errors`).
+//! - **Files on disk in messages**: the window's `qrc:` directory is written as the directory the
+//!   files are read from, in the error reports and in Qt's warnings (cpp/dev.cpp), so an editor
+//!   can open them.
 //! - **Reports** on stdout, one line each, prefixed `[dev] `: the window loaded (and how long it
 //!   took) or its errors as `path:line:column: message`, and the backend's state changes with the
 //!   time a swap took, from the request to Online.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -63,15 +70,66 @@ pub fn qml_dir() -> Option<PathBuf> {
     Some(std::path::absolute(&dir).unwrap_or(dir))
 }
 
-/// The session's fixed backend token (`BRIDGE_TOKEN`), in a debug host of a development session.
-pub fn fixed_token() -> Option<Secret> {
-    if !active() || !cfg!(debug_assertions) {
+/// The session's fixed backend token, in a debug host of a development session that spawns its
+/// backend: `BRIDGE_TOKEN` (`qmlbridge dev` sets it, and writes it for the developer's tools),
+/// else a fresh one, written to `<data_dir>/var/dev-token` (0600) for the developer's own tools
+/// (`make run`) with a report saying where.
+pub fn fixed_token(data_dir: Option<&Path>) -> Option<Secret> {
+    let bundled = std::env::var("BRIDGE_URL").map_or(true, |v| v.trim().is_empty());
+    if !active() || !cfg!(debug_assertions) || !bundled {
         return None;
     }
-    std::env::var("BRIDGE_TOKEN")
+    let given = std::env::var("BRIDGE_TOKEN")
         .ok()
-        .filter(|t| !t.trim().is_empty())
-        .map(Secret::new)
+        .filter(|t| !t.trim().is_empty());
+    if let Some(token) = given {
+        return Some(Secret::new(token));
+    }
+    let token = match qmlbridge_supervisor::fresh_token() {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::error!(target: TARGET, "cannot make the session's token: {e}");
+            return None;
+        }
+    };
+    let file = data_dir?.join("var/dev-token");
+    match write_private(&file, token.expose().as_bytes()) {
+        Ok(()) => report(&format!(
+            "the backend's token for your own tools: {} (Authorization: Bearer <it>)",
+            file.display()
+        )),
+        // The session still works, with a token nobody else can know.
+        Err(e) => {
+            tracing::error!(target: TARGET, file = %file.display(), "cannot write the session's token: {e}")
+        }
+    }
+    Some(token)
+}
+
+/// Writes `bytes` to `file` whole and private (0600, in a 0700 directory): a temporary file
+/// beside it, synced, renamed over it; never readable by others, never half-written.
+fn write_private(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let dir = file.parent().unwrap_or(Path::new("."));
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let tmp = dir.join(format!(".dev-token.{}", std::process::id()));
+    // A leftover of a crashed host with this pid: ours to replace.
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::rename(&tmp, file));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// When the last swap was asked for; cleared when the backend is Online again.

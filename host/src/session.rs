@@ -24,13 +24,15 @@ static SESSION: OnceLock<Session> = OnceLock::new();
 
 /// The supervisor options for `identity`, from the environment: the defaults, the backend binary's
 /// name, the data dir the host locks and logs into ([`data_dir`], the supervisor's one data-dir
-/// rule), and `BRIDGE_OFFLINE_THRESHOLD_MS` (how long without the backend before Offline; tests
-/// and `make screenshots` shorten it).
+/// rule; a development session's own, `<app>-dev`), a development session's fixed token and dev
+/// error mode (src/dev.rs), and `BRIDGE_OFFLINE_THRESHOLD_MS` (how long without the backend
+/// before Offline; tests and `make screenshots` shorten it).
 pub fn options(identity: &Identity) -> Options {
     let mut opts = Options::new(&identity.org, &identity.name);
     opts.backend_bin = identity.backend_bin.clone();
     opts.data_dir = data_dir(&identity.org, &identity.name).ok();
-    opts.fixed_token = crate::dev::fixed_token();
+    opts.fixed_token = crate::dev::fixed_token(opts.data_dir.as_deref());
+    opts.dev_errors = crate::dev::active();
     if let Some(ms) = std::env::var("BRIDGE_OFFLINE_THRESHOLD_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

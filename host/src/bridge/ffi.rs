@@ -31,6 +31,15 @@ pub mod qt {
         fn dev_load_now();
         fn dev_reload_queued();
         fn dev_close();
+        // The error window of a window that failed to load: cpp/dev.h.
+        fn load_errors_watch(engine: Pin<&mut QQmlApplicationEngine>);
+        fn load_errors_take() -> String;
+        fn load_error_window(
+            engine: Pin<&mut QQmlApplicationEngine>,
+            title: &str,
+            intro: &str,
+            errors: &str,
+        ) -> bool;
     }
 
     extern "Rust" {
