@@ -11,7 +11,7 @@ use cxx_qt_lib::{QGuiApplication, QQmlApplicationEngine, QString, QUrl};
 use qmlbridge_supervisor::data_dir;
 
 use crate::bridge::ffi;
-use crate::{Identity, QML_IMPORT_PATH, dev, instance, logging, network, session};
+use crate::{Identity, QML_IMPORT_PATH, dev, instance, logging, network, relaunch, session};
 
 const TARGET: &str = "qmlbridge::host";
 /// Exit code of a second launch on a data dir that another host already uses.
@@ -80,7 +80,7 @@ impl App {
         };
 
         network::allow(&id.network);
-        let session = session::start(session::options(id));
+        let session = session::start_app(id, session::options(id));
         watch_signals(session);
         let qml_dir = dev::qml_dir();
         if dev::active() {
@@ -90,7 +90,9 @@ impl App {
         tracing::info!(target: TARGET, "window closed; stopping the backend");
         dev::closing();
         session::shutdown();
-        code
+        // A restart into an updated image (src/relaunch.rs) must find the data dir unlocked.
+        drop(_lock);
+        relaunch::finish(code)
     }
 }
 

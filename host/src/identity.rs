@@ -21,11 +21,67 @@ pub struct Identity {
     /// The origins (`https://tiles.example.org`) the window's QML may fetch from besides the
     /// backend: the manifest's `[qml] network` (docs/qml.md, "Network"). Empty: the backend only.
     pub network: Vec<String>,
+    /// The manifest's `[update]`: where the app's releases are published and what the `Updater`
+    /// does on its own (docs/qml.md, "Updates"). `None`: the app does not update itself.
+    pub update: Option<Updates>,
+}
+
+/// The manifest's `[update]` section, as the host uses it (docs/manifest.md).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Updates {
+    /// The release feed's URL (`latest.json`).
+    pub feed: String,
+    /// The trusted minisign public keys (base64 lines).
+    pub keys: Vec<String>,
+    /// One check after the window is shown.
+    pub check_at_start: bool,
+    /// A release a check finds is downloaded without asking.
+    pub auto_download: bool,
+    /// What happens after a failed upgrade when the previous image is kept.
+    pub rollback: Rollback,
+}
+
+/// `[update] rollback`: after an upgrade whose data was restored (a failed migration, a backend
+/// that never came Online), with the previous image kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Rollback {
+    /// The Offline overlay offers "Restart into <previous version>".
+    #[default]
+    Ask,
+    /// The host puts the previous image back and restarts into it without asking.
+    Auto,
+}
+
+impl Updates {
+    /// The settings from the manifest's variables as `qmlbridge_manifest::build::emit` exports
+    /// them (`QMLBRIDGE_UPDATE_*`); `None` when the feed is empty (no `[update]` section).
+    pub fn from_build(
+        feed: &str,
+        keys: &str,
+        check_at_start: &str,
+        auto_download: &str,
+        rollback: &str,
+    ) -> Option<Updates> {
+        if feed.is_empty() {
+            return None;
+        }
+        Some(Updates {
+            feed: feed.to_owned(),
+            keys: keys.split_whitespace().map(String::from).collect(),
+            check_at_start: check_at_start == "true",
+            auto_download: auto_download == "true",
+            rollback: if rollback == "auto" {
+                Rollback::Auto
+            } else {
+                Rollback::Ask
+            },
+        })
+    }
 }
 
 impl Identity {
     /// `org`/`name` with the conventional rest: display name `name`, id `<org>.<name>`, backend
-    /// `<name>-backend`, version `0.0.0`, no network origin but the backend's.
+    /// `<name>-backend`, version `0.0.0`, no network origin but the backend's, no updates.
     pub fn new(org: impl Into<String>, name: impl Into<String>) -> Identity {
         let (org, name) = (org.into(), name.into());
         Identity {
@@ -34,6 +90,7 @@ impl Identity {
             version: "0.0.0".into(),
             backend_bin: format!("{name}-backend"),
             network: Vec::new(),
+            update: None,
             org,
             name,
         }
@@ -57,6 +114,38 @@ macro_rules! identity {
                 .split_whitespace()
                 .map(::std::string::String::from)
                 .collect(),
+            update: $crate::Updates::from_build(
+                env!("QMLBRIDGE_UPDATE_FEED"),
+                env!("QMLBRIDGE_UPDATE_KEYS"),
+                env!("QMLBRIDGE_UPDATE_CHECK_AT_START"),
+                env!("QMLBRIDGE_UPDATE_AUTO_DOWNLOAD"),
+                env!("QMLBRIDGE_UPDATE_ROLLBACK"),
+            ),
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_settings_from_the_build_variables() {
+        assert_eq!(Updates::from_build("", "", "false", "false", "ask"), None);
+        let u = Updates::from_build(
+            "https://e.org/latest.json",
+            "RWA RWB",
+            "true",
+            "false",
+            "auto",
+        )
+        .unwrap();
+        assert_eq!(u.keys, ["RWA", "RWB"]);
+        assert!(u.check_at_start && !u.auto_download);
+        assert_eq!(u.rollback, Rollback::Auto);
+        let u = Updates::from_build("https://e.org/latest.json", "RWA", "false", "true", "ask")
+            .unwrap();
+        assert!(!u.check_at_start && u.auto_download);
+        assert_eq!(u.rollback, Rollback::Ask);
+    }
 }

@@ -18,6 +18,7 @@ pub struct Session {
     supervisor: Mutex<Option<Supervisor>>,
     runtime: Runtime,
     http: reqwest::Client,
+    identity: Option<Identity>,
 }
 
 static SESSION: OnceLock<Session> = OnceLock::new();
@@ -42,8 +43,22 @@ pub fn options(identity: &Identity) -> Options {
     opts
 }
 
-/// Starts the session with `opts` unless it already runs; returns it.
+/// Starts the session with `opts` unless it already runs; returns it. The `Updater` of a session
+/// started this way has no app to update (state `Unavailable`): see [`start_app`].
 pub fn start(opts: Options) -> &'static Session {
+    start_with(opts, None)
+}
+
+/// Starts the session of the app `identity` with `opts` (usually [`options`]`(identity)`) unless
+/// it already runs; returns it. Its `[update]` settings reach the `Updater`, and with
+/// `rollback = "auto"` a failed upgrade restarts into the kept previous image (src/updates.rs).
+pub fn start_app(identity: &Identity, opts: Options) -> &'static Session {
+    let session = start_with(opts, Some(identity.clone()));
+    crate::updates::watch_recovery(session, identity);
+    session
+}
+
+fn start_with(opts: Options, identity: Option<Identity>) -> &'static Session {
     SESSION.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -61,6 +76,7 @@ pub fn start(opts: Options) -> &'static Session {
             supervisor: Mutex::new(Some(Supervisor::start(opts))),
             runtime,
             http,
+            identity,
         }
     })
 }
@@ -100,6 +116,11 @@ impl Session {
     /// The shared HTTP client (connection pool).
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The app this session runs, when started with [`start_app`].
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
     }
 }
 

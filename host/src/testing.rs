@@ -26,7 +26,7 @@ pub fn quick_test(identity: &Identity, input: &Path) -> i32 {
     }
     init_logging();
     crate::network::allow(&identity.network);
-    session::start(session::options(identity));
+    session::start_app(identity, session::options(identity));
     let failures = run(input);
     session::shutdown();
     failures
