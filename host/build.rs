@@ -9,6 +9,7 @@ use cxx_qt_build::{CxxQtBuilder, QmlModule};
 const QML_FILES: &[&str] = &[
     "qml/components/StatusIndicator.qml",
     "qml/components/OfflineOverlay.qml",
+    "qml/components/UpdateBanner.qml",
 ];
 
 fn main() {
@@ -19,6 +20,7 @@ fn main() {
             "src/bridge/rest_model.rs",
             "src/bridge/rest_client.rs",
             "src/bridge/mercure_subscription.rs",
+            "src/bridge/updater.rs",
         ])
         .qt_module("Gui")
         .qt_module("Quick")

@@ -1,5 +1,7 @@
 // Shown when the backend is Offline: the supervisor's error, the tail of
-// var/log/backend.log, and Retry, which calls BackendConnection.restart().
+// var/log/backend.log, and Retry, which calls BackendConnection.restart(). After a failed
+// upgrade (BackendConnection.recovery: the data was restored as it was) it says so, and when the
+// update kept the previous image, offers to restart into it (Updater.rollBack()).
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -41,6 +43,38 @@ Rectangle {
             textFormat: Text.PlainText
             wrapMode: Text.Wrap
             Layout.fillWidth: true
+        }
+        ColumnLayout {
+            objectName: "recovery"
+            visible: BackendConnection.recovery.length > 0
+            spacing: 6
+            Layout.fillWidth: true
+
+            Label {
+                text: Updater.previousVersion.length > 0
+                    ? qsTr("This version (%1) could not upgrade your data. Your data is as it was before the upgrade, and version %2 can still open it.").arg(Updater.currentVersion).arg(Updater.previousVersion)
+                    : qsTr("This version could not upgrade your data. Your data is as it was before the upgrade.")
+                textFormat: Text.PlainText
+                font.bold: true
+                wrapMode: Text.Wrap
+                Layout.fillWidth: true
+            }
+            Label {
+                objectName: "recoveryDetail"
+                text: BackendConnection.recovery
+                // It quotes the migration's error: text, never markup.
+                textFormat: Text.PlainText
+                wrapMode: Text.Wrap
+                opacity: 0.7
+                Layout.fillWidth: true
+            }
+            Button {
+                objectName: "rollBackButton"
+                visible: Updater.previousVersion.length > 0
+                text: qsTr("Restart into %1").arg(Updater.previousVersion)
+                highlighted: true
+                onClicked: Updater.rollBack()
+            }
         }
         Label {
             text: BackendConnection.mode === BackendConnection.Dev

@@ -51,6 +51,11 @@ ApplicationWindow {
         anchors.margins: 12
         spacing: 8
 
+        UpdateBanner {
+            objectName: "updateBanner"
+            Layout.fillWidth: true
+        }
+
         RowLayout {
             Layout.fillWidth: true
 

@@ -1,5 +1,6 @@
 //! `BackendConnection`, the QML singleton mirroring the supervision core: mode, URL,
-//! token, connection state and error as read-only properties, `restart()`, `tokenRotated`.
+//! token, connection state, error and a failed upgrade's recovery as read-only properties,
+//! `restart()`, `tokenRotated`.
 //! It holds no logic of its own: every value comes from a `qmlbridge_supervisor::Snapshot`.
 
 #[cxx_qt::bridge]
@@ -42,6 +43,7 @@ pub mod qobject {
         #[qproperty(QString, error, READ, NOTIFY)]
         #[qproperty(QString, data_dir, cxx_name = "dataDir", READ, NOTIFY)]
         #[qproperty(QString, log_tail, cxx_name = "logTail", READ, NOTIFY)]
+        #[qproperty(QString, recovery, READ, NOTIFY)]
         type BackendConnection = super::BackendConnectionRust;
     }
 
@@ -86,6 +88,8 @@ pub struct BackendConnectionRust {
     error: QString,
     data_dir: QString,
     log_tail: QString,
+    /// What the supervisor did after a failed upgrade (`Snapshot::recovery`), or empty.
+    recovery: QString,
 }
 
 impl Default for BackendConnectionRust {
@@ -98,6 +102,7 @@ impl Default for BackendConnectionRust {
             error: QString::default(),
             data_dir: QString::default(),
             log_tail: QString::default(),
+            recovery: QString::default(),
         }
     }
 }
@@ -216,6 +221,11 @@ impl qobject::BackendConnection {
         if self.rust().data_dir != dir {
             self.as_mut().rust_mut().data_dir = dir;
             self.as_mut().data_dir_changed();
+        }
+        let recovery = QString::from(snapshot.recovery.as_deref().unwrap_or(""));
+        if self.rust().recovery != recovery {
+            self.as_mut().rust_mut().recovery = recovery;
+            self.as_mut().recovery_changed();
         }
         let state = qml_state(snapshot.state);
         if self.rust().connection_state != state {

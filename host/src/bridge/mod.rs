@@ -8,3 +8,4 @@ pub mod ffi;
 pub mod mercure_subscription;
 pub mod rest_client;
 pub mod rest_model;
+pub mod updater;
