@@ -16,14 +16,16 @@ deps:
 build: deps
 	$(CARGO) build --workspace
 
+# `make run FRESH=1`: start with empty data (the dev data dir is moved aside; README, "Data").
 run: deps
-	scripts/run.sh
+	FRESH=$(FRESH) scripts/run.sh
 
 # The edit loop on the todo example: QML saves reload the window, backend saves rebuild and swap
 # the backend, host saves rebuild and restart the window (docs: README, "The edit loop");
-# `make dev ATTACH=URL`: the window against a backend you run yourself.
+# `make dev ATTACH=URL`: the window against a backend you run yourself; `make dev FRESH=1`: start
+# with empty data (the dev data dir is moved aside).
 dev: deps
-	$(QMLBRIDGE) dev --app examples/todo $(if $(ATTACH),--attach $(ATTACH))
+	$(QMLBRIDGE) dev --app examples/todo $(if $(ATTACH),--attach $(ATTACH)) $(if $(FRESH),--fresh)
 
 test: deps
 	$(CARGO) fmt --all --check

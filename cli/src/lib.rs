@@ -21,7 +21,7 @@ mod sign_release;
 mod spec;
 
 pub use bundle::{BundleOptions, bundle};
-pub use dev::{DevOptions, dev};
+pub use dev::{DevData, DevOptions, dev, dev_data};
 pub use error::{Error, Result};
 pub use icon::{ICON_SIZES, render_icons};
 pub use keygen::{KeygenOptions, Keys, app_name_here, default_key_dir, keygen};

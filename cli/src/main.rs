@@ -119,6 +119,21 @@ enum Command {
         /// spawned or built for the backend; QML reload still works.
         #[arg(long, value_name = "URL")]
         attach: Option<String>,
+        /// Start with empty data: the session's data dir (<ORG>/<NAME>-dev, never the installed
+        /// app's) is moved aside to <NAME>-dev.<UTC time> beside it first.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Print the data dir of the app's development sessions (qmlbridge dev, make run):
+    /// ~/.local/share/<ORG>/<NAME>-dev, beside the installed app's, which they never use.
+    DevData {
+        /// The app's directory, where its qmlbridge.toml is.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        app: PathBuf,
+        /// Move it aside first (to <NAME>-dev.<UTC time> beside it), so the next session starts
+        /// empty; nothing is deleted.
+        #[arg(long)]
+        fresh: bool,
     },
     /// Check QML for data shown as markup: a Text, Label, TextEdit or TextArea whose `text` is
     /// bound to anything but a literal needs an explicit `textFormat` (docs/qml.md).
@@ -209,8 +224,15 @@ fn run(command: Command) -> anyhow::Result<()> {
             );
             println!("[update]\nkeys = [\"{}\"]", keys.public_key);
         }
-        Command::Dev { app, attach } => {
-            qmlbridge_cli::dev(&qmlbridge_cli::DevOptions { app, attach })?;
+        Command::Dev { app, attach, fresh } => {
+            qmlbridge_cli::dev(&qmlbridge_cli::DevOptions { app, attach, fresh })?;
+        }
+        Command::DevData { app, fresh } => {
+            let data = qmlbridge_cli::dev_data(&app, fresh)?;
+            if let Some(old) = &data.set_aside {
+                eprintln!("qmlbridge: the old dev data moved to {}", old.display());
+            }
+            println!("{}", data.dir.display());
         }
         Command::Lint { paths } => {
             let findings = qmlbridge_cli::lint(&paths)?;

@@ -113,12 +113,13 @@ fn the_edit_loop() {
     let title = title_of(&main_qml);
     wait_until("the window shows its title", || has_title(&display, &title));
     let size = display.geometry(&title).expect("the window's geometry");
+    // The session's own data dir, never the installed app's.
     let token_file = data
         .path()
-        .join(format!("example/{}/var/dev-token", app.name));
-    if token_file.exists() {
-        assert_eq!(std::fs::read_to_string(&token_file).unwrap(), TOKEN);
-    }
+        .join(format!("example/{}-dev/var/dev-token", app.name));
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap(), TOKEN);
+    let user_data = data.path().join(format!("example/{}", app.name));
+    assert!(!user_data.exists(), "{} was created", user_data.display());
 
     // 1. QML: a new title (and a width the kept geometry must win over).
     let retitled = format!("{title}, edited");
@@ -544,6 +545,17 @@ fn bad_input_is_refused_before_anything_starts() {
 
     // A valid manifest (every file it names exists) whose crates are not in a cargo workspace
     // there.
+    write_manifest(tmp.path());
+    let (code, err) = run(&["--app", tmp.path().to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cargo metadata") || err.contains("not in the cargo workspace"),
+        "{err}"
+    );
+}
+
+/// A valid manifest of the app `bookmarks` of `example` in `dir` (every file it names exists).
+fn write_manifest(dir: &Path) {
     let manifest = r#"
 name = "bookmarks"
 display_name = "Bookmarks"
@@ -555,15 +567,65 @@ categories = ["Utility"]
 icon = "assets/icon.svg"
 caddyfile = "Caddyfile"
 "#;
-    std::fs::write(tmp.path().join("Caddyfile"), "").unwrap();
-    std::fs::create_dir(tmp.path().join("assets")).unwrap();
-    std::fs::create_dir(tmp.path().join("backend")).unwrap();
-    std::fs::write(tmp.path().join("assets/icon.svg"), "<svg/>").unwrap();
-    std::fs::write(tmp.path().join("qmlbridge.toml"), manifest).unwrap();
-    let (code, err) = run(&["--app", tmp.path().to_str().unwrap()]);
-    assert_eq!(code, Some(2), "{err}");
-    assert!(
-        err.contains("cargo metadata") || err.contains("not in the cargo workspace"),
-        "{err}"
+    std::fs::write(dir.join("Caddyfile"), "").unwrap();
+    std::fs::create_dir(dir.join("assets")).unwrap();
+    std::fs::create_dir(dir.join("backend")).unwrap();
+    std::fs::write(dir.join("assets/icon.svg"), "<svg/>").unwrap();
+    std::fs::write(dir.join("qmlbridge.toml"), manifest).unwrap();
+}
+
+/// A development session's data dir is `<org>/<name>-dev` (`qmlbridge dev-data`, which `make run`
+/// uses); `--fresh` moves it aside whole, beside it, and never touches the installed app's.
+#[test]
+fn dev_data_is_its_own_and_fresh_moves_it_aside() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_manifest(tmp.path());
+    let xdg = tmp.path().join("xdg");
+    let user = xdg.join("example/bookmarks");
+    let dev = xdg.join("example/bookmarks-dev");
+    for dir in [&user, &dev] {
+        std::fs::create_dir_all(dir.join("var")).unwrap();
+        std::fs::write(dir.join("var/data.sqlite"), dir.display().to_string()).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(BIN)
+            .args(["dev-data", "--app"])
+            .arg(tmp.path())
+            .args(args)
+            .env("XDG_DATA_HOME", &xdg)
+            .env_remove("QMLBRIDGE_DEV")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        (String::from_utf8_lossy(&out.stdout).trim().to_owned(), err)
+    };
+    let (printed, _) = run(&[]);
+    assert_eq!(printed, dev.display().to_string());
+    assert!(dev.join("var/data.sqlite").exists(), "only printed");
+
+    let (printed, err) = run(&["--fresh"]);
+    assert_eq!(printed, dev.display().to_string());
+    assert!(!dev.exists(), "moved aside");
+    let aside = err
+        .trim()
+        .rsplit(' ')
+        .next()
+        .map(std::path::PathBuf::from)
+        .unwrap();
+    assert_eq!(aside.parent(), dev.parent(), "beside it: {err}");
+    assert_eq!(
+        std::fs::read_to_string(aside.join("var/data.sqlite")).unwrap(),
+        dev.display().to_string(),
+        "whole"
     );
+    assert_eq!(
+        std::fs::read_to_string(user.join("var/data.sqlite")).unwrap(),
+        user.display().to_string(),
+        "the installed app's data is untouched"
+    );
+    // Nothing to move the second time.
+    let (_, err) = run(&["--fresh"]);
+    assert!(!err.contains("moved"), "{err}");
 }

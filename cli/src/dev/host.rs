@@ -84,9 +84,12 @@ impl Host {
         self.stop();
         let mut cmd = Command::new(self.layout.host_bin());
         if std::env::var_os("BRIDGE_LOG").is_none() {
-            // The terminal is the developer's: QML's console output and warnings, not the host's
-            // routine (host.log keeps nothing less than this either; BRIDGE_LOG overrides).
-            cmd.env("BRIDGE_LOG", "warn,qt=debug");
+            // The terminal is the developer's: QML's console output and warnings, and the
+            // backend's warnings and errors (a 500's cause: the backend inherits this filter,
+            // so it writes warn and up, and the host relays its lines as `backend` at debug),
+            // not the host's routine (host.log keeps nothing less than this either; BRIDGE_LOG
+            // overrides).
+            cmd.env("BRIDGE_LOG", "warn,qt=debug,backend=debug");
         }
         cmd.current_dir(&self.layout.manifest.root)
             .env("QMLBRIDGE_DEV", "1")

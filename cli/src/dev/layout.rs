@@ -105,17 +105,23 @@ impl Layout {
         Ok(qmlbridge_supervisor::database_url(&self.data_dir()?))
     }
 
-    /// The app's data dir, `${XDG_DATA_HOME:-~/.local/share}/<org>/<name>`.
+    /// The data dir of the app's development sessions,
+    /// `${XDG_DATA_HOME:-~/.local/share}/<org>/<name>-dev`: the host the session starts
+    /// (`QMLBRIDGE_DEV=1`) uses the same, never the installed app's `<org>/<name>`.
     pub(crate) fn data_dir(&self) -> Result<PathBuf> {
-        let m = &self.manifest;
-        qmlbridge_supervisor::data_dir(&m.org, &m.name)
-            .map_err(|e| Error::Usage(format!("the data dir of {}: {e}", m.name)))
+        dev_data_dir(&self.manifest)
     }
 
     /// The debug build of the host binary.
     pub(crate) fn host_bin(&self) -> PathBuf {
         self.target_dir.join("debug").join(&self.manifest.host.bin)
     }
+}
+
+/// The data dir of the development sessions of the app `manifest` describes.
+pub(crate) fn dev_data_dir(manifest: &Manifest) -> Result<PathBuf> {
+    qmlbridge_supervisor::dev_data_dir(&manifest.org, &manifest.name)
+        .map_err(|e| Error::Usage(format!("the data dir of {}: {e}", manifest.name)))
 }
 
 /// The cargo that runs this (`CARGO` under cargo), else the one on `PATH`.

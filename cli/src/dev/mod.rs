@@ -11,6 +11,11 @@
 //!
 //! Ctrl-C (or SIGTERM) stops the host, which stops its backend; the host also gets SIGTERM should
 //! this process die first (its parent-death signal), so nothing outlives the session.
+//!
+//! The session's data is its own: `<org>/<name>-dev` beside the installed app's data dir
+//! (`QMLBRIDGE_DEV=1`, the supervisor's data-dir rule), so an experiment or an edited migration
+//! never reaches the user's data; `--fresh` moves it aside first ([`dev_data`]). The backend runs
+//! in its dev error mode, and its warnings and errors (a 500's cause) are printed here.
 
 mod host;
 mod layout;
@@ -36,6 +41,31 @@ pub struct DevOptions {
     pub app: PathBuf,
     /// Dev mode against this server (`BRIDGE_URL`) instead of a bundled backend.
     pub attach: Option<String>,
+    /// Start with an empty data dir: the session's old one is moved aside ([`dev_data`]).
+    pub fresh: bool,
+}
+
+/// Where the data of an app's development sessions is, after [`dev_data`].
+#[derive(Clone, Debug)]
+pub struct DevData {
+    /// The data dir, `${XDG_DATA_HOME:-~/.local/share}/<org>/<name>-dev`.
+    pub dir: PathBuf,
+    /// Where its old contents went, when `fresh` moved them aside (`<dir>.<UTC time>`).
+    pub set_aside: Option<PathBuf>,
+}
+
+/// The data dir of the development sessions of the app in `app` (its `qmlbridge.toml`); with
+/// `fresh`, its contents are first moved aside to `<dir>.<UTC time>` beside it, so the next
+/// session starts empty and nothing is deleted. The installed app's data dir is never touched.
+pub fn dev_data(app: &std::path::Path, fresh: bool) -> Result<DevData> {
+    let manifest = qmlbridge_manifest::Manifest::load(&app.join(qmlbridge_manifest::FILE_NAME))?;
+    let dir = layout::dev_data_dir(&manifest)?;
+    let set_aside = if fresh {
+        qmlbridge_supervisor::set_aside(&dir).map_err(|e| Error::Usage(format!("--fresh: {e}")))?
+    } else {
+        None
+    };
+    Ok(DevData { dir, set_aside })
 }
 
 /// One line of the loop's report on stdout (the host's lines have the same prefix).
@@ -61,6 +91,23 @@ pub fn dev(opts: &DevOptions) -> Result<()> {
         )));
     }
     let layout = Layout::of(&opts.app)?;
+    if opts.fresh {
+        let data = dev_data(&opts.app, true)?;
+        match &data.set_aside {
+            Some(old) => say(&format!(
+                "--fresh: the session's old data moved to {}; starting empty in {}",
+                old.display(),
+                data.dir.display()
+            )),
+            None => say(&format!("--fresh: {} was empty", data.dir.display())),
+        }
+    }
+    if opts.attach.is_none() {
+        say(&format!(
+            "the session's data: {} (never the installed app's; --fresh starts empty)",
+            layout.data_dir()?.display()
+        ));
+    }
     let rules = Rules::new(&layout);
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
