@@ -4,7 +4,7 @@ CARGO ?= cargo
 # The framework's own CLI, built from this checkout.
 QMLBRIDGE ?= $(CARGO) run --quiet -p qmlbridge-cli --
 # The QML `qmlbridge lint` checks (labels that would render data as markup; docs/qml.md).
-QML_DIRS = qml examples/todo/qml host/fixture/qml
+QML_DIRS = qml examples/todo/qml examples/expenses/qml host/fixture/qml
 # What the todo image's end-to-end test checks over HTTP and on screen (packaging/test-appimage.sh).
 TODO_IMAGE_TEST = QMLBRIDGE_TEST_RESOURCE=todos QMLBRIDGE_WINDOW_TITLE="qmlbridge todo"
 

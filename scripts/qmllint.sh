@@ -23,7 +23,7 @@ if [ ! -f "$modules/QmlBridge/qmldir" ]; then
   echo "qmllint: $modules/QmlBridge is missing; build the host first (cargo build -p qmlbridge-qt)" >&2
   exit 1
 fi
-mapfile -t files < <(find qml host/fixture/qml examples/todo/qml -name "*.qml" | sort)
+mapfile -t files < <(find qml host/fixture/qml examples/todo/qml examples/expenses/qml -name "*.qml" | sort)
 # Warnings make qmllint exit non-zero; a file that must silence a Qt 6.4 false positive
 # does it on that line with a `// qmllint disable <category>` comment saying why.
 "$qmllint" -I "$modules" -I qml/components "${files[@]}"
