@@ -93,7 +93,9 @@ impl Paths {
         }
         std::fs::rename(&self.previous_tmp, &self.previous)
             .map_err(Error::io("rename", &self.previous_tmp))?;
-        Ok(())
+        // rename(2) does nothing when both names are links to one file (a previous run linked
+        // the image and was killed before replacing it): the temporary name is still there.
+        remove_if_there(&self.previous_tmp)
     }
 
     /// The staged file renamed over the image, durably.
