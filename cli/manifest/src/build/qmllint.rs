@@ -58,14 +58,60 @@ pub fn check_qml(files: &[PathBuf]) {
             f.canonicalize().unwrap_or(f)
         })
         .collect();
-    if let Err(findings) = qmllint_fatal(&qmllint, &[modules], &files) {
-        eprintln!("{findings}");
-        eprintln!(
-            "error: the window's QML would not load (qmllint's findings above: file:line:column); \
-             a line qmllint gets wrong can say `// qmllint disable <category>` (docs/qml.md)"
+    if let Err(report) = qmllint_fatal(&qmllint, &[modules], &files) {
+        // `cargo::error` fails the build once this script ends, and cargo shows these lines
+        // alone, not the script's whole output (the full report stays in its stderr file).
+        eprintln!("{report}");
+        for finding in findings(&report) {
+            println!("cargo::error={finding}");
+        }
+        println!(
+            "cargo::error=the window's QML would not load (qmllint, docs/qml.md \"Checks at build \
+             time\"); a line qmllint gets wrong can say `// qmllint disable <category>`"
         );
-        std::process::exit(1);
     }
+}
+
+/// qmllint's report as one line per finding: `file:line:column: message`, a hint that follows
+/// (`Did you mean "color"?`) appended; the source excerpts dropped. A report of another shape is
+/// kept line by line.
+pub(crate) fn findings(report: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut after_finding = false;
+    for line in report.lines() {
+        if let Some(finding) = line.strip_prefix("Warning: ") {
+            out.push(finding.to_owned());
+            after_finding = true;
+        } else if let Some(hint) = line.strip_prefix("Info: ") {
+            match out.last_mut() {
+                Some(last) if after_finding => last.push_str(&format!(" ({hint})")),
+                _ => out.push(hint.to_owned()),
+            }
+        } else if is_located(line) {
+            // A syntax error: printed without a severity.
+            out.push(line.to_owned());
+            after_finding = true;
+        }
+    }
+    if out.is_empty() {
+        return report
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
+    out
+}
+
+/// `<file>.qml:<line>:<column>: ...` at the start of the line.
+fn is_located(line: &str) -> bool {
+    let Some((file, rest)) = line.split_once(".qml:") else {
+        return false;
+    };
+    let mut parts = rest.splitn(3, ':');
+    !file.starts_with(char::is_whitespace)
+        && parts.next().is_some_and(|n| n.parse::<u32>().is_ok())
+        && parts.next().is_some_and(|n| n.parse::<u32>().is_ok())
 }
 
 /// Runs `qmllint` with `imports` on its import path over `files`, the categories that do not stop
@@ -227,7 +273,33 @@ mod tests {
                 !report.contains(&format!("{}:", files[0].display())),
                 "{name}: the good file is not named:\n{report}"
             );
+            // What cargo shows: one line per finding, each starting with the file and line.
+            let lines = findings(&report);
+            assert!(
+                lines.iter().any(|l| l.starts_with(&at)),
+                "{name}: {lines:?}"
+            );
         }
+    }
+
+    #[test]
+    fn findings_are_one_line_each_with_the_hint() {
+        let report = "Warning: /a/qml/Main.qml:4:17: Binding assigned to \"colour\", but no property \"colour\" exists in the current element.
+    Rectangle { colour: \"red\" }
+                ^^^^^^
+Info: Did you mean \"color\"?
+    Rectangle { color: \"red\" }
+                ^^^^^
+/a/qml/Page.qml:7:1: Expected token `}'
+";
+        assert_eq!(
+            findings(report),
+            [
+                "/a/qml/Main.qml:4:17: Binding assigned to \"colour\", but no property \"colour\" exists in the current element. (Did you mean \"color\"?)",
+                "/a/qml/Page.qml:7:1: Expected token `}'",
+            ]
+        );
+        assert_eq!(findings("cannot run qmllint\n"), ["cannot run qmllint"]);
     }
 
     #[test]
