@@ -317,8 +317,33 @@ fn the_bookmarks_app() {
     ] {
         assert!(page.contains(part), "{part}: {page}");
     }
-    // The pages are compiled in because the build lists qml/ (proved by the app's own tests).
-    assert!(read("host/build.rs").contains("build::qml_files(\"qml\")"));
+    // The pages are compiled in because the build lists qml/ (proved by the app's own tests),
+    // and checked by qmllint there; the README says what build.rs does: no file list to keep in
+    // step, nothing "listed in build.rs".
+    let build = read("host/build.rs");
+    assert!(build.contains("build::qml_files(\"qml\")"), "{build}");
+    assert!(build.contains("build::check_qml(&qml)"), "{build}");
+    assert!(
+        !build.contains(".qml\""),
+        "build.rs names no QML file: {build}"
+    );
+    let readme = read("README.md")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for part in [
+        "every `.qml` file under `qml/` is compiled in; `host/build.rs` needs no edit",
+        "runs Qt's `qmllint` over every `.qml` file under `qml/` (tests aside)",
+    ] {
+        assert!(readme.contains(part), "{part}: {readme}");
+    }
+    for wrong in [
+        "listed in `host/build.rs`",
+        "add it to `host/build.rs`",
+        ".qml_file(",
+    ] {
+        assert!(!readme.contains(wrong), "{wrong}: {readme}");
+    }
 
     // The icon renders with its letter (white on the coloured square).
     let out = qmlbridge(&["icon", "assets/icon.svg", "--out", "png"], &app);
