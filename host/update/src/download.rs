@@ -49,7 +49,8 @@ pub struct Installed {
     pub version: String,
     /// Its size in bytes.
     pub size: u64,
-    /// Bytes fetched from the server (the whole size, or less for a delta).
+    /// Bytes fetched from the server (the whole size, or less for a delta; the ranges of a
+    /// delta given up for a whole download are not counted).
     pub fetched: u64,
     /// Bytes copied from the image it replaced.
     pub reused: u64,
@@ -59,7 +60,9 @@ pub struct Installed {
 
 /// Downloads `release` (from [`check`](crate::check)), verifies it and installs it over
 /// `cfg.image`, keeping the replaced image for [`roll_back`](crate::roll_back). `progress` is
-/// called as bytes arrive. On any error nothing is replaced and no downloaded file is left.
+/// called as bytes arrive. On any error nothing is replaced and no downloaded file is left; the
+/// same when the returned future is dropped before it completes. One update of an image runs at
+/// a time ([`Error::Busy`]).
 pub async fn download(
     cfg: &Config,
     release: &Release,
@@ -67,6 +70,7 @@ pub async fn download(
 ) -> Result<Installed> {
     writable(&cfg.image)?;
     let paths = Paths::of(&cfg.image)?;
+    let _lock = paths.lock()?;
     let mut staged = Staged {
         file: paths.create_staged()?,
         path: &paths.staged,

@@ -130,6 +130,9 @@ pub enum Error {
         /// What is wrong.
         problem: String,
     },
+    /// Another download or rollback of this image is under way (in this process or another).
+    #[error("{}: another update of this image is under way", .0.display())]
+    Busy(PathBuf),
     /// There is nothing to roll back to: no update of this image to the running version kept
     /// its previous image.
     #[error("nothing to roll back: {0}")]

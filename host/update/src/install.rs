@@ -63,6 +63,18 @@ impl Paths {
         })
     }
 
+    /// An exclusive lock on the image (flock(2) on its file, released when the returned handle
+    /// is dropped or the process dies), so two updates never share the staged file.
+    pub(crate) fn lock(&self) -> Result<nix::fcntl::Flock<File>> {
+        let file = File::open(&self.image).map_err(Error::io("read", &self.image))?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock).map_err(
+            |(_, errno)| match errno {
+                nix::errno::Errno::EWOULDBLOCK => Error::Busy(self.image.clone()),
+                other => Error::io("lock", &self.image)(other.into()),
+            },
+        )
+    }
+
     /// A fresh staged file, mode 0644, any stale one from a killed run removed first.
     pub(crate) fn create_staged(&self) -> Result<File> {
         remove_if_there(&self.staged)?;

@@ -132,9 +132,11 @@ pub fn roll_back(cfg: &Config, reason: &str) -> Result<RolledBack> {
             install.previous.display()
         )));
     }
+    let paths = Paths::of(&cfg.image)?;
+    let _lock = paths.lock()?;
     // Renamed first, recorded second: a kill in between leaves the old version running with a
     // record that only misses the refusal, never a refusal of a version still installed.
-    Paths::of(&cfg.image)?.restore_previous()?;
+    paths.restore_previous()?;
     state.installed = None;
     state.refuse(&install.version);
     state.notice = Some(format!(

@@ -106,6 +106,62 @@ mod delta {
         assert!(std::fs::read(&env.image).unwrap() == new);
         assert_eq!(got.fetched, new.len() as u64);
     }
+
+    #[tokio::test]
+    async fn a_zsync_file_of_another_build_gets_the_whole_image_fetched() {
+        let (old, key) = (old_image(), Key::new());
+        let new = new_image(&old);
+        let env = Env::new(&old).await;
+        // The .zsync file of another file of the same size (a stale upload): the assembled file
+        // is not what it describes (its SHA-1), so the whole image is fetched.
+        let mut other = new.clone();
+        other[700_000..710_000].copy_from_slice(&support::varied(10_000, 9));
+        env.publish("0.2.0", &other, &key);
+        let zsync = env.dist.join("app-0.2.0-x86_64.AppImage.zsync");
+        let stale = std::fs::read(&zsync).unwrap();
+        let release = env.publish("0.2.0", &new, &key);
+        std::fs::write(&zsync, stale).unwrap();
+        let got = download(&env.config("0.1.0", &[&key]), &release, |_| {})
+            .await
+            .unwrap();
+        assert!(std::fs::read(&env.image).unwrap() == new);
+        assert_eq!((got.fetched, got.reused), (new.len() as u64, 0));
+    }
+}
+
+mod once {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn one_update_at_a_time_and_an_abandoned_one_leaves_nothing() {
+        let (old, key) = (old_image(), Key::new());
+        let env = Env::new(&old).await;
+        let release = env.publish("0.2.0", &new_image(&old), &key);
+        env.server.set_mode(Mode::Stall(1000));
+        let cfg = env.config("0.1.0", &[&key]);
+        let first = {
+            let (cfg, release) = (cfg.clone(), release.clone());
+            tokio::spawn(async move { download(&cfg, &release, |_| {}).await })
+        };
+        let staged = env.staged();
+        let start = std::time::Instant::now();
+        while env.server.image_served() == 0 {
+            assert!(start.elapsed() < std::time::Duration::from_secs(120));
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(staged.exists());
+        let err = download(&cfg, &release, |_| {}).await.unwrap_err();
+        assert!(matches!(err, Error::Busy(_)), "{err}");
+        assert!(
+            staged.exists(),
+            "the second download touched the first one's file"
+        );
+        // The stalled download is abandoned: its future dropped.
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        env.assert_untouched(&old);
+        assert!(!staged.exists(), "the abandoned download left its file");
+    }
 }
 
 mod refused {
