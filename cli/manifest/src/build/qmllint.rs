@@ -184,29 +184,33 @@ pub(crate) fn find_qmllint() -> Result<PathBuf, String> {
 }
 
 /// Where cxx-qt-build exports every crate's QML module (`qmldir`, `plugin.qmltypes`, the QML
-/// files), found as it finds it: `CXX_QT_EXPORT_DIR`, else `CARGO_TARGET_DIR/cxxqt`, else the
-/// target dir above `OUT_DIR` (the first ancestor cargo marked with `CACHEDIR.TAG`); `qml_modules`
-/// inside. It must hold `QmlBridge`, the framework's module every app imports.
+/// files), looked for where it puts it: `CXX_QT_EXPORT_DIR`, else `CARGO_TARGET_DIR/cxxqt`, else
+/// the target dir above `OUT_DIR` (the first ancestor cargo marked with `CACHEDIR.TAG`);
+/// `qml_modules` inside. The first that holds `QmlBridge` (the framework's module every app
+/// imports) is it: a relative `CARGO_TARGET_DIR` names another directory from here.
 fn find_qml_modules() -> Result<PathBuf, String> {
     let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
-    let base = env("CXX_QT_EXPORT_DIR")
-        .or_else(|| env("CARGO_TARGET_DIR").map(|t| t.join("cxxqt")))
-        .or_else(|| {
-            let out = env("OUT_DIR")?;
-            out.ancestors()
-                .find(|d| d.join("CACHEDIR.TAG").exists() || d.join(".rustc_info.json").exists())
-                .map(|d| d.join("cxxqt"))
+    let above_out_dir = env("OUT_DIR").and_then(|out| {
+        out.ancestors()
+            .find(|d| d.join("CACHEDIR.TAG").exists() || d.join(".rustc_info.json").exists())
+            .map(|d| d.join("cxxqt"))
+    });
+    let candidates: Vec<PathBuf> = [
+        env("CXX_QT_EXPORT_DIR"),
+        env("CARGO_TARGET_DIR").map(|t| t.join("cxxqt")),
+        above_out_dir,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|base| base.join("qml_modules"))
+    .collect();
+    candidates
+        .iter()
+        .find(|m| m.join("QmlBridge/qmldir").is_file())
+        .cloned()
+        .ok_or_else(|| {
+            format!("no QmlBridge module (is qmlbridge-qt a dependency?) in {candidates:?}")
         })
-        .ok_or("no CXX_QT_EXPORT_DIR, CARGO_TARGET_DIR or target dir above OUT_DIR")?;
-    let modules = base.join("qml_modules");
-    if modules.join("QmlBridge/qmldir").is_file() {
-        Ok(modules)
-    } else {
-        Err(format!(
-            "{} has no QmlBridge module (is qmlbridge-qt a dependency?)",
-            modules.display()
-        ))
-    }
 }
 
 #[cfg(test)]
