@@ -12,7 +12,35 @@ use crate::context::Context;
 use crate::db::Migration;
 use crate::resource::{Hooks, Resource, ResourceHooks};
 
-/// An app's backend, before it runs.
+/// An app's backend, before it runs: its migrations, resources, routes and state. An app's
+/// `lib.rs` builds it in one function that `main` runs and the tests drive:
+///
+/// ```
+/// use qmlbridge_backend::{Backend, Migration, Resource};
+///
+/// #[derive(Resource)]
+/// #[resource(name = "notes")]
+/// struct Note {
+///     id: i64,
+///     #[resource(non_blank, max_chars = 200)]
+///     text: String,
+/// }
+///
+/// /// What `migrations!()` embeds from `migrations/0001_create_notes.sql`.
+/// const MIGRATIONS: &[Migration] = &[Migration::new(
+///     1,
+///     "0001_create_notes",
+///     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
+/// )];
+///
+/// pub fn backend() -> Backend {
+///     Backend::new("notes", "1.0.0").migrations(MIGRATIONS).resource::<Note>()
+/// }
+///
+/// // main.rs: `fn main() -> std::process::ExitCode { backend().run() }`
+/// let app = backend().test(None, "token").unwrap();
+/// # drop(app);
+/// ```
 pub struct Backend {
     pub(crate) app: App,
 }
@@ -37,6 +65,11 @@ impl std::fmt::Debug for Backend {
 
 impl Backend {
     /// The backend of app `name` (its binary: `<name>-backend`), at `version`.
+    ///
+    /// ```
+    /// let backend = qmlbridge_backend::Backend::new("notes", env!("CARGO_PKG_VERSION"));
+    /// # drop(backend);
+    /// ```
     pub fn new(name: &'static str, version: &'static str) -> Self {
         Backend {
             app: App {
@@ -50,13 +83,48 @@ impl Backend {
         }
     }
 
-    /// The app's migrations, usually `qmlbridge_backend::migrations!()`.
+    /// The app's migrations, usually `qmlbridge_backend::migrations!()` (the crate's
+    /// `migrations/NNNN_name.sql`, embedded), applied by `migrate` and before `serve`.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Backend, Migration};
+    ///
+    /// static MIGRATIONS: &[Migration] =
+    ///     &[Migration::new(1, "0001_create_notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY)")];
+    /// let backend = Backend::new("notes", "1.0.0").migrations(MIGRATIONS);
+    /// # drop(backend);
+    /// ```
     pub fn migrations(mut self, migrations: &'static [Migration]) -> Self {
         self.app.migrations = migrations;
         self
     }
 
-    /// Serves `R` under the resource convention: `/api/<name>` and `/api/<name>/{id}`.
+    /// Serves `R` under the resource convention: `/api/<name>` and `/api/<name>/{id}`
+    /// (`docs/contract.md` §7). Its table and columns must come from the migrations: `serve`
+    /// and [`Backend::test`] refuse to start otherwise, naming what is missing.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Backend, Migration, Resource};
+    ///
+    /// #[derive(Resource)]
+    /// #[resource(name = "notes")]
+    /// struct Note {
+    ///     id: i64,
+    ///     text: String,
+    /// }
+    ///
+    /// static MIGRATIONS: &[Migration] = &[Migration::new(
+    ///     1,
+    ///     "0001_create_notes",
+    ///     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)",
+    /// )];
+    /// let backend = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).resource::<Note>();
+    /// assert!(backend.test(None, "token").is_ok());
+    ///
+    /// // Without its table: refused, naming the resource.
+    /// let err = Backend::new("notes", "1.0.0").resource::<Note>().test(None, "token").unwrap_err();
+    /// assert!(err.to_string().contains("notes"), "{err}");
+    /// ```
     pub fn resource<R: Resource>(mut self) -> Self {
         self.app.resources.push((R::schema(), None));
         self
@@ -94,6 +162,20 @@ impl Backend {
 
     /// Adds the app's own routes. Those under `/api/` are behind the bearer token like the
     /// resources; the others are public. Handlers take `State<Context>`.
+    ///
+    /// ```
+    /// use qmlbridge_backend::axum::extract::State;
+    /// use qmlbridge_backend::axum::routing::get;
+    /// use qmlbridge_backend::{Backend, Context};
+    ///
+    /// async fn version(State(ctx): State<Context>) -> String {
+    ///     ctx.version().to_owned()
+    /// }
+    ///
+    /// let backend = Backend::new("notes", "1.0.0")
+    ///     .routes(|r| r.route("/api/version", get(version)).route("/about", get(|| async { "notes" })));
+    /// # drop(backend);
+    /// ```
     pub fn routes(
         mut self,
         routes: impl FnOnce(Router<Context>) -> Router<Context> + Send + 'static,
@@ -103,12 +185,37 @@ impl Backend {
     }
 
     /// The app's own state, reached in handlers with [`Context::state`].
+    ///
+    /// ```
+    /// use qmlbridge_backend::axum::extract::State;
+    /// use qmlbridge_backend::{Backend, Context};
+    ///
+    /// struct Settings {
+    ///     currency: &'static str,
+    /// }
+    ///
+    /// async fn currency(State(ctx): State<Context>) -> &'static str {
+    ///     ctx.state::<Settings>().map_or("EUR", |s| s.currency)
+    /// }
+    ///
+    /// let backend = Backend::new("notes", "1.0.0").state(Settings { currency: "CHF" });
+    /// # drop(backend);
+    /// ```
     pub fn state<T: Send + Sync + 'static>(mut self, state: T) -> Self {
         self.app.state = Some(Arc::new(state));
         self
     }
 
-    /// Parses the command line and runs `migrate` or `serve`; the exit code of §5.
+    /// Parses the command line and runs `migrate` or `serve`; the exit code of §5. An app's
+    /// whole `main.rs`:
+    ///
+    /// ```no_run
+    /// # mod notes_backend { pub fn backend() -> qmlbridge_backend::Backend {
+    /// #     qmlbridge_backend::Backend::new("notes", "1.0.0") } }
+    /// fn main() -> std::process::ExitCode {
+    ///     notes_backend::backend().run()
+    /// }
+    /// ```
     pub fn run(self) -> ExitCode {
         crate::cli::run(self.app)
     }

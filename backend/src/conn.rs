@@ -10,7 +10,7 @@
 //! write buffer is empty, and it writes nothing more until the body ends, so the two never
 //! interleave.
 //!
-//! [`track`] bounds the connections themselves: header read and idle timeouts, and a cap below
+//! `track` bounds the connections themselves: header read and idle timeouts, and a cap below
 //! the descriptor limit (`docs/contract.md` §5).
 
 mod track;

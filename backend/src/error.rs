@@ -3,6 +3,14 @@
 use std::path::PathBuf;
 
 /// Everything that can stop `serve` or `migrate`. Messages never contain a secret.
+///
+/// ```
+/// use qmlbridge_backend::{Backend, Error, Migration};
+///
+/// static BROKEN: &[Migration] = &[Migration::new(1, "0001_create_notes", "CREATE TABLE (")];
+/// let err = Backend::new("notes", "1.0.0").migrations(BROKEN).test(None, "t").unwrap_err();
+/// assert!(matches!(err, Error::MigrationFailed { name: "0001_create_notes", .. }), "{err}");
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The Caddyfile is invalid; the message starts with `PATH:LINE:`.
@@ -154,17 +162,44 @@ fn cause(source: &Option<BoxError>) -> String {
 }
 
 /// `Result` with this crate's [`Error`].
+///
+/// ```
+/// fn app() -> qmlbridge_backend::Result<qmlbridge_backend::TestBackend> {
+///     qmlbridge_backend::Backend::new("notes", "1.0.0").test(None, "t")
+/// }
+/// assert!(app().is_ok());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Exit code: runtime failure (`docs/contract.md` §5).
+///
+/// ```
+/// assert_eq!(qmlbridge_backend::EXIT_FAILURE, 1);
+/// ```
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: usage error (bad arguments; clap's own code).
+///
+/// ```
+/// assert_eq!(qmlbridge_backend::EXIT_USAGE, 2);
+/// ```
 pub const EXIT_USAGE: u8 = 2;
-/// Exit code: configuration error (`EX_CONFIG` of sysexits.h).
+/// Exit code: configuration error (`EX_CONFIG` of sysexits.h): a Caddyfile, a variable or a
+/// resource that cannot be served.
+///
+/// ```
+/// assert_eq!(qmlbridge_backend::EXIT_CONFIG, 78);
+/// ```
 pub const EXIT_CONFIG: u8 = 78;
 
 impl Error {
     /// The process exit code this error maps to.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Backend, EXIT_CONFIG};
+    ///
+    /// let err = Backend::new("notes", "1.0.0").test(Some("not a Caddyfile {"), "t").unwrap_err();
+    /// assert_eq!(err.exit_code(), EXIT_CONFIG);
+    /// ```
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Caddyfile(_) | Error::ConfigRead { .. } | Error::Env { .. } => EXIT_CONFIG,

@@ -11,10 +11,15 @@
 //! log::warn!("the summary is {} rows behind", 3);
 //! ```
 //!
-//! For spans, other targets or a subscriber of your own in tests, [`tracing`](crate::tracing)
+//! For spans, other targets or a subscriber of your own in tests, [`tracing`]
 //! itself is re-exported.
 
-/// The target of every line an app logs through this module.
+/// The target of every line an app logs through this module: what `BRIDGE_LOG` filters on
+/// (`BRIDGE_LOG=info,app=debug`).
+///
+/// ```
+/// assert_eq!(qmlbridge_backend::log::TARGET, "app");
+/// ```
 pub const TARGET: &str = "app";
 
 #[doc(inline)]

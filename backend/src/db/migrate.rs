@@ -15,7 +15,25 @@ use sha2::{Digest, Sha256};
 use super::upgrade;
 use crate::error::{Error, Result};
 
-/// One embedded migration.
+/// One embedded migration: what `migrations!()` makes of each `migrations/NNNN_name.sql`.
+/// Applied ones are recorded with their checksum: a migration changed after it ran is refused
+/// (`migration refused: migration NNNN_name was changed after it was applied`); a change is a
+/// new migration.
+///
+/// ```
+/// use qmlbridge_backend::{Backend, Migration};
+///
+/// static MIGRATIONS: &[Migration] = &[
+///     Migration::new(1, "0001_create_notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY)"),
+///     Migration::new(2, "0002_add_text", "ALTER TABLE notes ADD COLUMN text TEXT NOT NULL DEFAULT ''"),
+/// ];
+/// let app = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).test(None, "t").unwrap();
+/// let columns: i64 = app
+///     .context()
+///     .read(|conn| conn.query_row("SELECT count(*) FROM pragma_table_info('notes')", [], |r| r.get(0)))
+///     .unwrap();
+/// assert_eq!(columns, 2);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Migration {
     version: i64,
@@ -25,6 +43,11 @@ pub struct Migration {
 
 impl Migration {
     /// Migration `version` (1, 2, ...) named `name` (`0001_create_items`) running `sql`.
+    ///
+    /// ```
+    /// let m = qmlbridge_backend::Migration::new(1, "0001_create_items", "CREATE TABLE items (id INTEGER PRIMARY KEY)");
+    /// assert_eq!(m.name(), "0001_create_items");
+    /// ```
     pub const fn new(version: i64, name: &'static str, sql: &'static str) -> Self {
         Migration { version, name, sql }
     }
@@ -35,11 +58,21 @@ impl Migration {
     }
 
     /// Its name, `NNNN_what`.
+    ///
+    /// ```
+    /// let m = qmlbridge_backend::Migration::new(2, "0002_add_tags", "");
+    /// assert_eq!(m.name(), "0002_add_tags");
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The hex SHA-256 of the SQL text: what is recorded and compared.
+    ///
+    /// ```
+    /// let m = qmlbridge_backend::Migration::new(1, "0001_empty", "");
+    /// assert_eq!(m.checksum(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    /// ```
     pub fn checksum(&self) -> String {
         Sha256::digest(self.sql.as_bytes())
             .iter()

@@ -41,7 +41,21 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many read-only connections [`Db`] keeps.
 const READERS: usize = 4;
 
-/// The database: one writer, a few readers.
+/// The database: one writer, a few readers. Handlers reach it through
+/// [`Context::db`](crate::Context::db), though [`Context::read`](crate::Context::read) and
+/// [`Context::write`](crate::Context::write) are what they usually need.
+///
+/// ```
+/// # use qmlbridge_backend::{Backend, Migration};
+/// # static MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_create_notes",
+/// #     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")];
+/// # let app = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).test(None, "t").unwrap();
+/// # let ctx = app.context();
+/// let db = ctx.db();
+/// db.write(|conn| conn.execute("INSERT INTO notes (text) VALUES ('a')", []), |_| {}).unwrap();
+/// let n: i64 = db.reader().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
+/// assert_eq!(n, 1);
+/// ```
 pub struct Db {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
@@ -51,12 +65,22 @@ pub struct Db {
 }
 
 /// Why a write did not commit, by what the caller can do about it.
+///
+/// ```
+/// use qmlbridge_backend::WriteFailure;
+/// use qmlbridge_backend::rusqlite::Connection;
+///
+/// let conn = Connection::open_in_memory().unwrap();
+/// conn.execute_batch("CREATE TABLE t (x INTEGER NOT NULL)").unwrap();
+/// let err = conn.execute("INSERT INTO t VALUES (NULL)", []).unwrap_err();
+/// assert_eq!(WriteFailure::of(&err), WriteFailure::Statement);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteFailure {
     /// The disk (or the database's size limit) is full: `SQLITE_FULL`.
     Full,
     /// The storage failed: an I/O error, a read-only or corrupt file, a lock not obtained in
-    /// [`BUSY_TIMEOUT`].
+    /// `BUSY_TIMEOUT` (10 s).
     Storage,
     /// The statement itself failed (a constraint, a bug): nothing to do with the storage.
     Statement,
@@ -64,6 +88,15 @@ pub enum WriteFailure {
 
 impl WriteFailure {
     /// Classifies a SQLite error.
+    ///
+    /// ```
+    /// use qmlbridge_backend::WriteFailure;
+    /// use qmlbridge_backend::rusqlite::{Error, ErrorCode, ffi};
+    ///
+    /// let full = Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_FULL), None);
+    /// assert_eq!(WriteFailure::of(&full), WriteFailure::Full);
+    /// assert_eq!(full.sqlite_error_code(), Some(ErrorCode::DiskFull));
+    /// ```
     pub fn of(err: &rusqlite::Error) -> WriteFailure {
         match err.sqlite_error_code() {
             Some(ErrorCode::DiskFull) => WriteFailure::Full,
@@ -102,7 +135,9 @@ impl std::fmt::Debug for Db {
 
 impl Db {
     /// Opens the database (creating the file and its directory if needed) and applies pending
-    /// `migrations`; refuses a tampered or newer database (see `migrate`).
+    /// `migrations`; refuses a tampered or newer database (see `migrate`). `serve` and
+    /// [`Backend::test`](crate::Backend::test) open it; handlers get it from
+    /// [`Context::db`](crate::Context::db) (see [`Db`]).
     pub fn open(db: &Database, migrations: &'static [Migration]) -> Result<Db> {
         let mut writer = open_connection(db)?;
         migrate::run(&mut writer, migrations)?;
@@ -130,6 +165,19 @@ impl Db {
     /// holding the writer, calls `committed` with the result, so that what it does (publishing
     /// the change) happens in commit order. `f`'s error or a failed commit rolls back, and
     /// `committed` is not called.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{Backend, Migration};
+    /// # static MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_create_notes",
+    /// #     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")];
+    /// # let app = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).test(None, "t").unwrap();
+    /// # let ctx = app.context();
+    /// let mut published = false;
+    /// let failed = ctx.db().write(|conn| conn.execute("INSERT INTO notes (text) VALUES (NULL)", []), |_| {
+    ///     published = true;
+    /// });
+    /// assert!(failed.is_err() && !published); // rolled back: nothing to publish
+    /// ```
     pub fn write<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
@@ -157,6 +205,15 @@ impl Db {
 
     /// Why writes are failing: set by a commit that failed for its storage, cleared by the next
     /// that succeeds.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{Backend, Migration};
+    /// # static MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_create_notes",
+    /// #     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")];
+    /// # let app = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).test(None, "t").unwrap();
+    /// # let ctx = app.context();
+    /// assert_eq!(ctx.db().write_failure(), None); // a statement's own failure does not count
+    /// ```
     pub fn write_failure(&self) -> Option<WriteFailure> {
         *self.write_failure.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -165,12 +222,33 @@ impl Db {
         *self.write_failure.lock().unwrap_or_else(|p| p.into_inner()) = failure;
     }
 
-    /// The writer connection (also serves reads for an in-memory database).
+    /// The writer connection (also serves reads for an in-memory database). Held, it blocks
+    /// every other write: prefer [`Db::write`].
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{Backend, Migration};
+    /// # static MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_create_notes",
+    /// #     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")];
+    /// # let app = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).test(None, "t").unwrap();
+    /// # let ctx = app.context();
+    /// let tables: i64 = ctx.db().writer().query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).unwrap();
+    /// assert!(tables >= 1);
+    /// ```
     pub fn writer(&self) -> MutexGuard<'_, Connection> {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A read-only connection: the first free one, else waits for one in turn.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{Backend, Migration};
+    /// # static MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_create_notes",
+    /// #     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")];
+    /// # let app = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).test(None, "t").unwrap();
+    /// # let ctx = app.context();
+    /// let n: i64 = ctx.db().reader().query_row("SELECT count(*) FROM notes", [], |r| r.get(0)).unwrap();
+    /// assert_eq!(n, 0);
+    /// ```
     pub fn reader(&self) -> MutexGuard<'_, Connection> {
         if self.readers.is_empty() {
             return self.writer();

@@ -21,7 +21,26 @@ pub(crate) fn set_prod(prod: bool) {
 /// The `Content-Type` of every error body.
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An error response.
+/// An error response: `application/problem+json` with `type`, `title`, `status` and `detail`
+/// (RFC 9457). A handler returns `Result<_, ApiError>`; the client's mistakes are 4xx with a
+/// `detail` for a user to read, the server's are 5xx whose cause goes to the log only.
+///
+/// ```
+/// use qmlbridge_backend::ApiError;
+/// use qmlbridge_backend::axum::Json;
+///
+/// /// `GET /api/convert?cents=..`: refuses a negative amount with a 422 naming the field.
+/// async fn convert(cents: i64) -> Result<Json<f64>, ApiError> {
+///     if cents < 0 {
+///         return Err(ApiError::field("cents", "must not be negative"));
+///     }
+///     Ok(Json(cents as f64 / 100.0))
+/// }
+///
+/// assert_eq!(ApiError::Conflict("name is taken".into()).status(), 409);
+/// assert_eq!(ApiError::NotFound.status(), 404);
+/// # drop(convert(1));
+/// ```
 #[derive(Debug)]
 pub enum ApiError {
     /// 400: malformed JSON or query.
@@ -56,6 +75,14 @@ pub enum ApiError {
 
 impl ApiError {
     /// The status this error answers with.
+    ///
+    /// ```
+    /// use qmlbridge_backend::ApiError;
+    /// use qmlbridge_backend::axum::http::StatusCode;
+    ///
+    /// assert_eq!(ApiError::Unprocessable("cents must be positive".into()).status(), StatusCode::UNPROCESSABLE_ENTITY);
+    /// assert_eq!(ApiError::InsufficientStorage("disk full".into()).status(), 507);
+    /// ```
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -95,7 +122,16 @@ impl ApiError {
         }
     }
 
-    /// A database failure on the request path: logged, answered 500.
+    /// A failure on the request path that is not the client's: answered 500, the cause
+    /// (`context: err`) logged; in dev the `detail` shows it, in prod an `instance` id that is
+    /// also on the log line.
+    ///
+    /// ```
+    /// use qmlbridge_backend::ApiError;
+    ///
+    /// let err = serde_json::from_str::<i64>("x").map_err(|e| ApiError::internal("parsing the total", e));
+    /// assert_eq!(err.unwrap_err().status(), 500);
+    /// ```
     pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
         ApiError::Internal(format!("{context}: {err}"))
     }
@@ -128,7 +164,17 @@ impl ApiError {
 
     /// A write that did not commit: 507 for a full disk, 503 for failing storage, else 500.
     /// Nothing was changed in either case (the transaction rolled back). An error made with
-    /// [`ApiError::into_sqlite`] comes back as itself.
+    /// [`ApiError::into_sqlite`] comes back as itself. [`Context::write`](crate::Context::write)
+    /// calls it; a write of your own on [`Db::write`](crate::Db::write) can too.
+    ///
+    /// ```
+    /// use qmlbridge_backend::ApiError;
+    /// use qmlbridge_backend::rusqlite::Connection;
+    ///
+    /// let conn = Connection::open_in_memory().unwrap();
+    /// let err = conn.execute("INSERT INTO nowhere VALUES (1)", []).unwrap_err();
+    /// assert_eq!(ApiError::write(err).status(), 500);
+    /// ```
     pub fn write(err: rusqlite::Error) -> Self {
         let err = match err {
             rusqlite::Error::ToSqlConversionFailure(boxed) => match boxed.downcast::<Carried>() {

@@ -169,7 +169,7 @@ pub fn check(template: &str) -> Result<(), TooComplex> {
 }
 
 /// Compiles `template` into an anchored matcher; `Ok(None)` when it is not a valid URI template
-/// (see [`pattern`]). Can take milliseconds: call it off the async workers.
+/// (see `pattern`). Can take milliseconds: call it off the async workers.
 pub fn compile(template: &str) -> Result<Option<Regex>, TooComplex> {
     let Some(pattern) = pattern(template)? else {
         return Ok(None);

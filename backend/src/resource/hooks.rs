@@ -139,6 +139,54 @@ pub(crate) enum Op {
 
 /// What a hook sees and does: the write's transaction, its values, and the effects that wait
 /// for the commit.
+///
+/// ```
+/// use qmlbridge_backend::{ApiError, Backend, Hook, LiveUpdate, Migration, Resource, ResourceHooks};
+///
+/// #[derive(Resource)]
+/// #[resource(name = "notes")]
+/// struct Note {
+///     id: i64,
+///     text: String,
+///     words: Option<i64>,
+/// }
+///
+/// impl ResourceHooks for Note {
+///     // A computed field: `words` from `text`.
+///     fn before_create(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+///         let text = hook.get("text").and_then(|v| v.as_str()).unwrap_or_default();
+///         let words = text.split_whitespace().count() as i64;
+///         hook.set("words", words);
+///         Ok(())
+///     }
+///
+///     // After the insert, in the same transaction: the row as stored, with its key.
+///     fn after_create(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+///         let id = hook.id().unwrap_or_default();
+///         hook.publish(LiveUpdate::new(vec!["notes/new".into()], id.to_string()));
+///         Ok(())
+///     }
+/// }
+///
+/// static MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_create_notes",
+///     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, words INTEGER)")];
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # use qmlbridge_backend::axum::{body::Body, http::{Request, header}};
+/// # use tower::ServiceExt;
+/// let backend = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).resource_with_hooks::<Note>();
+/// let app = backend.test(None, "t").unwrap();
+/// # let req = Request::post("/api/notes").header(header::HOST, "127.0.0.1:8765")
+/// #     .header(header::AUTHORIZATION, "Bearer t").header(header::CONTENT_TYPE, "application/json")
+/// #     .body(Body::from(r#"{"text":"three little words"}"#)).unwrap();
+/// # assert_eq!(app.router().oneshot(req).await.unwrap().status(), 201);
+/// // POST /api/notes {"text": "three little words"} stores `words: 3`, then publishes:
+/// let words: i64 = app.context().read(|c| c.query_row("SELECT words FROM notes", [], |r| r.get(0))).unwrap();
+/// assert_eq!(words, 3);
+/// assert_eq!(app.published().last().unwrap().topics, ["notes/new"]);
+/// # }
+/// ```
 pub struct Hook<'a> {
     ctx: &'a Context,
     conn: &'a Connection,
@@ -182,55 +230,164 @@ impl<'a> Hook<'a> {
 
     /// The write's connection, inside its transaction: what a hook reads or writes here
     /// commits or rolls back with the write.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn after_delete(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     hook.conn()
+    ///         .execute("DELETE FROM note_tags WHERE note_id = ?1", [hook.id()])
+    ///         .map_err(|e| ApiError::internal("deleting the note's tags", e))?;
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn conn(&self) -> &Connection {
         self.conn
     }
 
     /// The backend's context (the app's state, its version). Publish and defer through
     /// [`Hook::publish`] and [`Hook::defer`], not through the context: those wait for the commit.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn after_update(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     let ctx = hook.context().clone();
+    ///     hook.defer(async move {
+    ///         let _ = ctx.write(|conn| conn.execute("UPDATE stats SET edits = edits + 1", [])).await;
+    ///     });
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn context(&self) -> &Context {
         self.ctx
     }
 
     /// The app's own state ([`Context::state`]).
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// struct Limits {
+    ///     max_notes: i64,
+    /// }
+    ///
+    /// fn before_create(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     let max = hook.state::<Limits>().map_or(i64::MAX, |l| l.max_notes);
+    ///     let n: i64 = hook
+    ///         .conn()
+    ///         .query_row("SELECT count(*) FROM notes", [], |r| r.get(0))
+    ///         .map_err(|e| ApiError::internal("counting notes", e))?;
+    ///     if n >= max {
+    ///         return Err(ApiError::Conflict(format!("at most {max} notes")));
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.ctx.state()
     }
 
     /// The row's key: `None` before a create.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn before_delete(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     if hook.id() == Some(1) {
+    ///         return Err(ApiError::field("id", "1 is the welcome note and stays"));
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn id(&self) -> Option<i64> {
         self.id
     }
 
     /// Before: the fields the write sets (JSON, checked). After: the row as stored.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn before_update(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     if hook.values().contains_key("created_by") {
+    ///         return Err(ApiError::field("created_by", "cannot change"));
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn values(&self) -> &Map<String, Value> {
         &self.values
     }
 
     /// One of [`Hook::values`].
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn before_create(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     if hook.get("cents").and_then(|v| v.as_i64()).is_some_and(|c| c <= 0) {
+    ///         return Err(ApiError::field("cents", "must be positive"));
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn get(&self, field: &str) -> Option<&Value> {
         self.values.get(field)
     }
 
     /// Before hooks: sets `field` (a writable field of the resource; checked by its rules
     /// after the hook, 422 otherwise). Ignored after the statement.
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn before_create(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     let label = hook.get("label").and_then(|v| v.as_str()).unwrap_or_default();
+    ///     let label = label.trim().to_owned();
+    ///     hook.set("label", label);
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn set(&mut self, field: &str, value: impl Into<Value>) {
         self.values.insert(field.to_owned(), value.into());
     }
 
     /// Before hooks: drops `field` from the write (a create then gives it its column default).
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn before_create(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     // An empty colour means "the default colour".
+    ///     if hook.get("colour").and_then(|v| v.as_str()) == Some("") {
+    ///         hook.remove("colour");
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn remove(&mut self, field: &str) -> Option<Value> {
         self.values.remove(field)
     }
 
     /// Publishes `update` once the write has committed, right after the convention's own
     /// update for this row (nothing if it rolls back).
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn after_update(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     let data = format!("{{\"id\":{}}}", hook.id().unwrap_or_default());
+    ///     hook.publish(LiveUpdate::new(vec!["notes/edited".into()], data).event_type("edited"));
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn publish(&mut self, update: LiveUpdate) {
         self.effects.updates.push(update);
     }
 
     /// Runs `task` after the response, as [`Context::defer`] does, once the write has
     /// committed (never if it rolls back).
+    ///
+    /// ```
+    /// # use qmlbridge_backend::{ApiError, Hook, LiveUpdate};
+    /// fn after_create(hook: &mut Hook<'_>) -> Result<(), ApiError> {
+    ///     let id = hook.id();
+    ///     hook.defer(async move { qmlbridge_backend::log::info!(note = id, "a note was added") });
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn defer(&mut self, task: impl Future<Output = ()> + Send + 'static) {
         self.effects.tasks.push(Box::pin(task));
     }

@@ -7,8 +7,16 @@ use super::schema::{Field, FieldKind, Schema};
 use crate::http::error::ApiError;
 
 /// The page size when `limit` is absent.
+///
+/// ```
+/// assert_eq!(qmlbridge_backend::DEFAULT_LIMIT, 100); // `GET /api/notes` is `?limit=100`
+/// ```
 pub const DEFAULT_LIMIT: i64 = 100;
-/// The largest `limit`.
+/// The largest `limit` (a larger one is a 400; `RestModel` pages with it).
+///
+/// ```
+/// assert_eq!(qmlbridge_backend::MAX_LIMIT, 1000);
+/// ```
 pub const MAX_LIMIT: i64 = 1000;
 
 /// A checked list query.

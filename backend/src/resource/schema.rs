@@ -2,7 +2,32 @@
 //! kind, role and validation rules. `#[derive(Resource)]` writes these as constants; a
 //! hand-written [`Resource`](super::Resource) impl builds them with the same `const fn`s.
 
-/// A resource's description: built at compile time, checked at start-up.
+/// A resource's description: built at compile time, checked at start-up. `#[derive(Resource)]`
+/// writes it; by hand it is a `static` of [`Field`]s:
+///
+/// ```
+/// use qmlbridge_backend::{Backend, Field, FieldKind, FieldRole, Migration, Resource, Schema};
+///
+/// struct Note;
+///
+/// impl Resource for Note {
+///     fn schema() -> &'static Schema {
+///         static FIELDS: [Field; 3] = [
+///             Field::new("id", FieldKind::Int).role(FieldRole::Key),
+///             Field::new("text", FieldKind::Text).non_blank().max_chars(200),
+///             Field::new("pinned", FieldKind::Bool).with_default().filter(),
+///         ];
+///         static SCHEMA: Schema = Schema::new("notes", "notes", &FIELDS);
+///         &SCHEMA
+///     }
+/// }
+///
+/// static MIGRATIONS: &[Migration] = &[Migration::new(1, "0001_create_notes",
+///     "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL, pinned INTEGER NOT NULL DEFAULT 0)")];
+/// assert_eq!(Note::schema().name(), "notes");
+/// let app = Backend::new("notes", "1.0.0").migrations(MIGRATIONS).resource::<Note>();
+/// assert!(app.test(None, "t").is_ok());
+/// ```
 #[derive(Debug)]
 pub struct Schema {
     pub(crate) name: &'static str,
@@ -10,7 +35,15 @@ pub struct Schema {
     pub(crate) fields: &'static [Field],
 }
 
-/// What a field holds, on the wire and in the database.
+/// What a field holds, on the wire and in the database. The derive takes it from the Rust
+/// type: `String` is `Text`, `i64`/`i32` `Int`, `f64` `Real`, `bool` `Bool`,
+/// [`Datetime`](crate::Datetime) `Datetime`.
+///
+/// ```
+/// use qmlbridge_backend::{Field, FieldKind};
+///
+/// static DUE: Field = Field::new("due", FieldKind::Datetime).optional();
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
     /// A string (SQL `TEXT`).
@@ -26,6 +59,16 @@ pub enum FieldKind {
 }
 
 /// Who writes a field.
+///
+/// ```
+/// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+///
+/// static FIELDS: [Field; 3] = [
+///     Field::new("id", FieldKind::Int).role(FieldRole::Key),
+///     Field::new("created_at", FieldKind::Datetime).role(FieldRole::CreatedAt),
+///     Field::new("updated_at", FieldKind::Datetime).role(FieldRole::UpdatedAt),
+/// ];
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldRole {
     /// The positive integer key (`INTEGER PRIMARY KEY`): the database assigns it.
@@ -38,7 +81,15 @@ pub enum FieldRole {
     UpdatedAt,
 }
 
-/// One field: a JSON member and the column of the same name.
+/// One field: a JSON member and the column of the same name. Built with `const fn`s, each
+/// the counterpart of a `#[resource(..)]` attribute (see [`Schema`] for a whole resource).
+///
+/// ```
+/// use qmlbridge_backend::{Field, FieldKind};
+///
+/// // `#[resource(min = 0, max = 10)] weight: Option<f64>`
+/// static WEIGHT: Field = Field::new("weight", FieldKind::Real).optional().min(0.0).max(10.0);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub(crate) name: &'static str,
@@ -56,6 +107,14 @@ pub struct Field {
 
 impl Schema {
     /// A resource named `name` (its URL segment: `/api/<name>`) stored in `table`.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole, Schema};
+    ///
+    /// static FIELDS: [Field; 1] = [Field::new("id", FieldKind::Int).role(FieldRole::Key)];
+    /// static SCHEMA: Schema = Schema::new("tags", "tag_table", &FIELDS);
+    /// assert_eq!(SCHEMA.name(), "tags");
+    /// ```
     pub const fn new(name: &'static str, table: &'static str, fields: &'static [Field]) -> Self {
         Schema {
             name,
@@ -65,6 +124,17 @@ impl Schema {
     }
 
     /// The URL segment.
+    ///
+    /// ```
+    /// use qmlbridge_backend::Resource;
+    ///
+    /// #[derive(Resource)]
+    /// #[resource(name = "notes", table = "note_rows")]
+    /// struct Note {
+    ///     id: i64,
+    /// }
+    /// assert_eq!(Note::schema().name(), "notes");
+    /// ```
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -137,6 +207,13 @@ impl Schema {
 
 impl Field {
     /// A required, client-writable field without rules.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("title", FieldKind::Text);
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn new(name: &'static str, kind: FieldKind) -> Self {
         Field {
             name,
@@ -154,54 +231,117 @@ impl Field {
     }
 
     /// Who writes it.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("id", FieldKind::Int).role(FieldRole::Key);
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn role(mut self, role: FieldRole) -> Self {
         self.role = role;
         self
     }
 
     /// Nullable (`Option`): may be `null`, and omitted on create.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("note", FieldKind::Text).optional();
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn optional(mut self) -> Self {
         self.optional = true;
         self
     }
 
     /// Its column has a SQL `DEFAULT`: may be omitted on create.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("done", FieldKind::Bool).with_default();
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn with_default(mut self) -> Self {
         self.default = true;
         self
     }
 
     /// May be used as a list filter: `GET /api/<name>?<field>=<value>`.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("done", FieldKind::Bool).filter();
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn filter(mut self) -> Self {
         self.filter = true;
         self
     }
 
     /// Text that is not empty once trimmed (stored as sent).
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("title", FieldKind::Text).non_blank();
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn non_blank(mut self) -> Self {
         self.non_blank = true;
         self
     }
 
     /// At least `n` characters (Unicode scalar values).
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("code", FieldKind::Text).min_chars(3);
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn min_chars(mut self, n: usize) -> Self {
         self.min_chars = Some(n);
         self
     }
 
     /// At most `n` characters (Unicode scalar values).
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("title", FieldKind::Text).max_chars(200);
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn max_chars(mut self, n: usize) -> Self {
         self.max_chars = Some(n);
         self
     }
 
     /// A number at least `n`.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("cents", FieldKind::Int).min(1.0);
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn min(mut self, n: f64) -> Self {
         self.min = Some(n);
         self
     }
 
     /// A number at most `n`.
+    ///
+    /// ```
+    /// use qmlbridge_backend::{Field, FieldKind, FieldRole};
+    ///
+    /// static FIELD: Field = Field::new("rating", FieldKind::Real).max(5.0);
+    /// # let _ = FieldRole::Value;
+    /// ```
     pub const fn max(mut self, n: f64) -> Self {
         self.max = Some(n);
         self
