@@ -29,7 +29,7 @@ log "the generated app's make test passed in $((SECONDS - start)) s"
 # QML the engine would refuse fails the host's build, naming the file and line (a misspelt
 # property in a page; qmlbridge_manifest::build::check_qml), then the page is restored.
 start=$SECONDS
-page=$app/qml/BookmarksPage.qml
+page=$(cd "$app/qml" && pwd -P)/BookmarksPage.qml
 cp "$page" "$work/page.qml"
 sed -i '0,/textFormat: Text.PlainText/s//textFormatt: Text.PlainText/' "$page"
 line=$(grep -n textFormatt "$page" | cut -d: -f1)
