@@ -378,3 +378,16 @@ impl Read for At<'_> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The host spawns these on its tokio runtime: they must be `Send` (checked by compiling).
+    #[allow(dead_code)]
+    fn the_futures_are_send(cfg: &Config, release: &Release) {
+        fn send<T: Send>(_: T) {}
+        send(download(cfg, release, |_| {}));
+        send(crate::check(cfg));
+    }
+}

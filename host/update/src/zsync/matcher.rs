@@ -86,8 +86,14 @@ impl ControlFile {
         let seq = if n > 1 { self.seq_matches } else { 1 };
         let mask = self.weak_mask();
         let mut index: HashMap<u32, Vec<usize>> = HashMap::new();
+        // A bit per possible weak checksum (its low 24 bits): most offsets match no block, and
+        // a bit test rejects them without a hash lookup (zsync's `bithash`).
+        let mut bits = vec![0u64; (1 << 24) / 64];
         for i in 0..n {
-            index.entry(self.sums(i).0).or_default().push(i);
+            let weak = self.sums(i).0;
+            index.entry(weak).or_default().push(i);
+            let b = (weak & 0xFF_FFFF) as usize;
+            bits[b / 64] |= 1 << (b % 64);
         }
         // Two blocks of the seed are always in view (the candidate and its successor), then the
         // byte that rolls in next.
@@ -100,7 +106,9 @@ impl ControlFile {
         let mut x = 0u64;
         loop {
             let at = (x - window.base) as usize;
-            if let Some(candidates) = index.get_mut(&(r0 & mask)) {
+            let b = (r0 & mask & 0xFF_FFFF) as usize;
+            let hit = bits[b / 64] & (1 << (b % 64)) != 0;
+            if let Some(candidates) = hit.then(|| index.get_mut(&(r0 & mask))).flatten() {
                 let (b0, b1) = (&window.buf[at..at + bs], &window.buf[at + bs..at + 2 * bs]);
                 let (mut s0, mut s1) = (None, None);
                 let strong = |cache: &mut Option<[u8; 16]>, b: &[u8]| -> [u8; 16] {
