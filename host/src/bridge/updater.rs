@@ -172,7 +172,14 @@ impl cxx_qt::Initialize for qobject::Updater {
         if let Some(session) = session::get() {
             session.runtime().spawn_blocking(move || {
                 let previous = qmlbridge_update::previous(&cfg).map(|p| p.version);
-                let notice = qmlbridge_update::take_notice(&cfg);
+                // A window created after a rollback asked for the restart (the failed version's
+                // own, closing at once) leaves the notice to the restarted version: taken here,
+                // it would be lost with this process.
+                let notice = if relaunch::requested() {
+                    None
+                } else {
+                    qmlbridge_update::take_notice(&cfg)
+                };
                 let _ = qt.queue(move |mut obj| {
                     let previous = previous.unwrap_or_default();
                     obj.as_mut().set_text(Text::Previous, &previous);
