@@ -183,6 +183,10 @@ impl ApiError {
             },
             other => other,
         };
+        if let Some(refusal) = constraint(&err) {
+            tracing::info!(target: "qmlbridge_backend::http", "write refused: {err}");
+            return refusal;
+        }
         let detail = format!("write not committed: {err}");
         match WriteFailure::of(&err) {
             WriteFailure::Full => ApiError::InsufficientStorage(detail),
@@ -190,6 +194,60 @@ impl ApiError {
             WriteFailure::Statement => ApiError::Internal(detail),
         }
     }
+}
+
+/// A constraint an app's own write broke, as the client's mistake the convention's routes answer
+/// (`docs/contract.md` §7 "Constraints"): `UNIQUE`, the primary key and `FOREIGN KEY` 409,
+/// `CHECK` and `NOT NULL` 422. Without the table's schema (the resource routes have it and say
+/// more) the detail names the columns SQLite's message names and a `CHECK` by its name only, so
+/// it never holds SQL text; `None` for any other error.
+fn constraint(err: &rusqlite::Error) -> Option<ApiError> {
+    use rusqlite::ffi;
+    let rusqlite::Error::SqliteFailure(e, message) = err else {
+        return None;
+    };
+    if e.code != rusqlite::ErrorCode::ConstraintViolation {
+        return None;
+    }
+    let message = message.as_deref().unwrap_or_default();
+    let tail = message.split_once(": ").map_or("", |(_, t)| t);
+    // `UNIQUE constraint failed: expenses.label, expenses.day` -> `label, day`.
+    let columns = || {
+        tail.split(", ")
+            .map(|c| c.rsplit_once('.').map_or(c, |(_, col)| col))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Some(match e.extended_code {
+        ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+            let columns = columns();
+            let what = if columns.contains(", ") {
+                "values"
+            } else {
+                "value"
+            };
+            ApiError::Conflict(format!(
+                "{columns} must be unique: another row has the same {what}"
+            ))
+        }
+        ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ApiError::Conflict(
+            "a row it refers to does not exist, or other rows still refer to it".to_owned(),
+        ),
+        ffi::SQLITE_CONSTRAINT_NOTNULL => {
+            ApiError::Unprocessable(format!("{} must not be null", columns()))
+        }
+        ffi::SQLITE_CONSTRAINT_CHECK => {
+            let named = !tail.is_empty()
+                && tail.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && !tail.as_bytes()[0].is_ascii_digit();
+            ApiError::Unprocessable(if named {
+                format!("the values break the rule `{tail}`")
+            } else {
+                "the values break a rule of the table".to_owned()
+            })
+        }
+        _ => return None,
+    })
 }
 
 /// An [`ApiError`] inside a `rusqlite::Error`.
@@ -275,5 +333,78 @@ impl From<JsonRejection> for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
         ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::ApiError;
+
+    /// What `ApiError::write` answers for the error of `sql` on a table with every kind of
+    /// constraint.
+    fn answer(sql: &str) -> (u16, String) {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE parents (id INTEGER PRIMARY KEY);
+             CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT NOT NULL, b INTEGER, c INTEGER,
+               parent_id INTEGER REFERENCES parents(id),
+               CONSTRAINT b_positive CHECK (b > 0), CHECK (c < 10), UNIQUE (a, c));
+             INSERT INTO parents VALUES (1);
+             INSERT INTO t (id, a, b, c, parent_id) VALUES (1, 'x', 1, 1, 1);",
+        )
+        .unwrap();
+        let err = conn.execute_batch(sql).unwrap_err();
+        let e = ApiError::write(err);
+        let detail = match &e {
+            ApiError::Conflict(d) | ApiError::Unprocessable(d) | ApiError::Internal(d) => d.clone(),
+            other => format!("{other:?}"),
+        };
+        (e.status().as_u16(), detail)
+    }
+
+    #[test]
+    fn an_apps_own_write_that_breaks_a_constraint_is_the_clients_mistake() {
+        let cases = [
+            (
+                "INSERT INTO t (a, b, c) VALUES ('x', 1, 1)",
+                409,
+                "a, c must be unique: another row has the same values",
+            ),
+            (
+                "INSERT INTO t (id, a) VALUES (1, 'y')",
+                409,
+                "id must be unique: another row has the same value",
+            ),
+            (
+                "INSERT INTO t (a, parent_id) VALUES ('y', 2)",
+                409,
+                "a row it refers to does not exist, or other rows still refer to it",
+            ),
+            (
+                "DELETE FROM parents",
+                409,
+                "a row it refers to does not exist, or other rows still refer to it",
+            ),
+            ("INSERT INTO t (a) VALUES (NULL)", 422, "a must not be null"),
+            (
+                "INSERT INTO t (a, b) VALUES ('y', 0)",
+                422,
+                "the values break the rule `b_positive`",
+            ),
+            // An unnamed CHECK's message is its SQL text: never in the answer.
+            (
+                "INSERT INTO t (a, c) VALUES ('y', 11)",
+                422,
+                "the values break a rule of the table",
+            ),
+        ];
+        for (sql, status, detail) in cases {
+            assert_eq!(answer(sql), (status, detail.to_owned()), "{sql}");
+        }
+        // Anything else stays a 500.
+        assert_eq!(answer("INSERT INTO nowhere VALUES (1)").0, 500);
     }
 }
