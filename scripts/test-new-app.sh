@@ -3,7 +3,8 @@
 # `bookmarks` app outside the checkout, run the generated app's own `make test` (its backend tests
 # and a QtQuickTest of its window), then bundle its AppImage and run the image's end-to-end test
 # (system Qt hidden, data in ~/.local/share/example/bookmarks, /api/bookmarks and /api/tags with
-# the session token, SIGKILL leaves no process), and last its edit loop under `qmlbridge dev`.
+# the session token, SIGKILL leaves no process), its self-update from a feed on 127.0.0.1
+# (packaging/test-update.sh), and last its edit loop under `qmlbridge dev`.
 #
 # The generated app shares this checkout's target dirs (debug: target/, release: target/qt), so
 # cxx-qt is not rebuilt: it starts from the framework's Cargo.lock.
@@ -51,6 +52,11 @@ QMLBRIDGE_TEST_RESOURCE=bookmarks \
   CARGO_TARGET_DIR=$ROOT/target/qt "$cli" bundle --app "$app" --test
 log "its AppImage passed the end-to-end test in $((SECONDS - start)) s, the crate registry unreachable"
 "$ROOT/packaging/test-bundle-offline.sh"
+
+# Its self-update, with three signed releases of a copy of the app and a feed on 127.0.0.1.
+start=$SECONDS
+"$ROOT/packaging/test-update.sh" "$app"
+log "its self-update passed the end-to-end test in $((SECONDS - start)) s"
 
 # Last, since it edits the app: `qmlbridge dev` driven as a developer would (cli/tests/dev.rs):
 # QML reload, a resource and migration swapped in under a looping client, a broken build, Ctrl-C.
