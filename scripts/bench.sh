@@ -8,6 +8,7 @@ scripts/bench-hub.sh
 scripts/bench-backend.sh
 scripts/bench-model.sh
 scripts/bench-dev.sh
+scripts/bench-update.sh
 # Time to first window of the AppImage: only when one was built (`make appimage`),
 # since that needs a release Qt build of its own.
 image=$(ls -t examples/todo/dist/todo-*-x86_64.AppImage 2>/dev/null | head -n1 || true)
