@@ -43,6 +43,15 @@ pub(crate) fn request(image: PathBuf) {
     ffi::app_quit_queued();
 }
 
+/// Asks again for the quit a restart needs: a request made before the Qt application existed
+/// (a rollback right at start) reached no event loop. Called when the window's QML objects are
+/// created, by then the application exists.
+pub(crate) fn quit_again_if_requested() {
+    if requested() {
+        ffi::app_quit_queued();
+    }
+}
+
 /// Whether a restart was asked for (the window then closes for it).
 pub(crate) fn requested() -> bool {
     REQUESTED

@@ -109,6 +109,7 @@ impl Default for BackendConnectionRust {
 
 impl cxx_qt::Initialize for qobject::BackendConnection {
     fn initialize(mut self: Pin<&mut Self>) {
+        crate::relaunch::quit_again_if_requested();
         let Some(session) = session::get() else {
             // QML loaded without `App` (or `testing::quick_test`): nothing to mirror.
             self.as_mut().rust_mut().error =

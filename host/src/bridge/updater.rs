@@ -146,6 +146,7 @@ enum Checked {
 
 impl cxx_qt::Initialize for qobject::Updater {
     fn initialize(mut self: Pin<&mut Self>) {
+        crate::relaunch::quit_again_if_requested();
         let Some(identity) = session::get().and_then(|s| s.identity()) else {
             self.as_mut().set_state_to(UpdateState::Unavailable);
             self.as_mut().set_error_text(
