@@ -97,10 +97,8 @@ release() {
 page_lines() {
   printf '%s\\n' \
     "    Component.onCompleted: console.info(\"$PAGE_MARKER\")" \
-    "    Connections {" \
-    "        target: Updater" \
-    "        function onNoticeChanged() { console.info(\"$NOTICE_MARKER\" + Updater.notice) }" \
-    "    }"
+    "    property string updaterNotice: Updater.notice" \
+    "    onUpdaterNoticeChanged: console.info(\"$NOTICE_MARKER\" + updaterNotice)"
 }
 
 build_releases() {
