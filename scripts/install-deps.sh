@@ -21,9 +21,10 @@ bench=(wrk xvfb x11-utils)
 # fonts-dejavu-core: the icon's text when `qmlbridge bundle` renders the PNG sizes.
 # fuse (fusermount) + libfuse2: the Debian 12 system the image is tested on (FUSE 2), and the old
 # runtime the bench compares with; debootstrap: the Debian 13 root packaging/test-appimage-systems.sh
-# builds; binutils (readelf): the runtime's sections.
+# builds; binutils (readelf): the runtime's sections; strace (kills at a syscall), jq, minisign,
+# zsync (zsyncmake): packaging/test-update.sh.
 appimage=(squashfs-tools patchelf desktop-file-utils appstream file qt6-wayland libfuse2 fuse curl xvfb
-          x11-utils fonts-dejavu-core debootstrap binutils)
+          x11-utils fonts-dejavu-core debootstrap binutils strace jq minisign zsync)
 screenshots=(imagemagick xvfb xauth curl fonts-dejavu-core)
 
 groups=("$@")
