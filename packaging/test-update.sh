@@ -28,7 +28,7 @@
 #
 # The release build happens in CARGO_TARGET_DIR (default: the checkout's target/qt, shared with
 # every AppImage build, so only the app's crates are compiled again per version).
-# Needs: curl, strace, minisign, sha256sum, unshare (scripts/install-deps.sh appimage test).
+# Needs: curl, strace, minisign, zsyncmake, jq, unshare (scripts/install-deps.sh appimage).
 # No timing is asserted; generous timeouts only.
 set -euo pipefail
 
@@ -506,8 +506,8 @@ main() {
   [ $# = 1 ] || { echo "usage: $0 APP_DIR (a generated bookmarks app, scripts/test-new-app.sh)" >&2; exit 2; }
   SOURCE_APP=$(realpath "$1")
   [ -f "$SOURCE_APP/qmlbridge.toml" ] || die "no qmlbridge.toml in $SOURCE_APP"
-  for tool in curl strace minisign sha256sum jq unshare; do
-    command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh appimage test)"
+  for tool in curl strace minisign zsyncmake sha256sum jq unshare; do
+    command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh appimage)"
   done
   CLI=${QMLBRIDGE_CLI:-}
   if [ -z "$CLI" ]; then
