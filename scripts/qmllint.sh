@@ -41,6 +41,11 @@ main() {
   fi
   [ -f "$modules/QmlBridge/qmldir" ] \
     || die "$modules/QmlBridge is missing; build the host first (cargo build of a Qt host)"
+  # The copy a host's build made for qmllint (cxx-qt's integer type names and missing prototypes
+  # made readable: qmlbridge_manifest::build::lintable_modules), when it is as new as the types.
+  if [ "${modules}_lint/QmlBridge/plugin.qmltypes" -nt "$modules/QmlBridge/plugin.qmltypes" ]; then
+    modules=${modules}_lint
+  fi
   qmllint=$(command -v qmllint6 || command -v qmllint || echo /usr/lib/qt6/bin/qmllint)
   # Warnings make qmllint exit non-zero; a file that must silence a Qt 6.4 false positive
   # does it on that line with a `// qmllint disable <category>` comment saying why.

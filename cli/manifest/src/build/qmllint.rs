@@ -58,6 +58,15 @@ pub fn check_qml(files: &[PathBuf]) {
             f.canonicalize().unwrap_or(f)
         })
         .collect();
+    // qmllint reads cxx-qt's type information as it is only once it is made lintable (below); the
+    // copy also serves `make test`'s full qmllint (scripts/qmllint.sh looks for it first).
+    let modules = match lintable_modules(&modules) {
+        Ok(copy) => copy,
+        Err(e) => {
+            println!("cargo::warning=the QML files were not checked: {e}");
+            return;
+        }
+    };
     if let Err(report) = qmllint_fatal(&qmllint, &[modules], &files) {
         // `cargo::error` fails the build once this script ends, and cargo shows these lines
         // alone, not the script's whole output (the full report stays in its stderr file).
@@ -183,6 +192,104 @@ pub(crate) fn find_qmllint() -> Result<PathBuf, String> {
     Err(format!("none of {candidates:?} runs (`qmake -query`)"))
 }
 
+/// The C++ names cxx-qt gives a property's or parameter's type in `plugin.qmltypes`, and the QML
+/// types qmllint knows them by: without this, reading `model.count` fails with `Type
+/// "::std::int32_t" of property "count" not found`.
+const CXX_TYPES: &[(&str, &str)] = &[
+    ("::std::int8_t", "qint8"),
+    ("::std::uint8_t", "quint8"),
+    ("::std::int16_t", "short"),
+    ("::std::uint16_t", "ushort"),
+    ("::std::int32_t", "int"),
+    ("::std::uint32_t", "uint"),
+    ("::std::int64_t", "qlonglong"),
+    ("::std::uint64_t", "qulonglong"),
+    ("::rust::isize", "qlonglong"),
+    ("::rust::usize", "qulonglong"),
+];
+
+/// A copy of the exported QML modules (`qml_modules` -> `qml_modules_lint` beside it) that qmllint
+/// reads as the engine sees them. cxx-qt's `plugin.qmltypes` names C++ integer types
+/// ([`CXX_TYPES`]) and gives no `prototype`, so qmllint neither resolves an `int` property nor
+/// knows a `RestModel` is a `QObject` (a `RestModel {}` inside an `Item` is "of incompatible
+/// type") or a list model. The copy says `int`, `QObject` (`QAbstractListModel` for a type with
+/// `rowCount`) and `depends QtQml.Models` (where qmllint finds `QAbstractListModel`). Each file
+/// is written whole and renamed into place, so builds running side by side never read half of
+/// one; object files are not copied.
+pub(crate) fn lintable_modules(modules: &Path) -> Result<PathBuf, String> {
+    let copy = modules.with_file_name("qml_modules_lint");
+    copy_lintable(modules, &copy)
+        .map_err(|e| format!("cannot copy {} for qmllint: {e}", modules.display()))?;
+    Ok(copy)
+}
+
+fn copy_lintable(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dest) = (entry.path(), to.join(entry.file_name()));
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_dir() {
+            copy_lintable(&src, &dest)?;
+        } else if name.ends_with(".o") {
+            continue;
+        } else {
+            let mut bytes = std::fs::read(&src)?;
+            if name.ends_with(".qmltypes") {
+                bytes = lintable_qmltypes(&String::from_utf8_lossy(&bytes)).into_bytes();
+            } else if name == "qmldir" {
+                bytes = lintable_qmldir(&String::from_utf8_lossy(&bytes)).into_bytes();
+            }
+            let temp = to.join(format!(".{name}.{}", std::process::id()));
+            std::fs::write(&temp, bytes)?;
+            std::fs::rename(&temp, &dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// `plugin.qmltypes` with QML type names for [`CXX_TYPES`] and a `prototype` on every component.
+pub(crate) fn lintable_qmltypes(text: &str) -> String {
+    let mut text = text.to_owned();
+    for (cxx, qml) in CXX_TYPES {
+        text = text.replace(&format!("\"{cxx}\""), &format!("\"{qml}\""));
+    }
+    let mut parts = text.split("    Component {");
+    let mut out = parts.next().unwrap_or_default().to_owned();
+    for component in parts {
+        out.push_str("    Component {");
+        if component.contains("prototype:") {
+            out.push_str(component);
+            continue;
+        }
+        let prototype = if component.contains("name: \"rowCount\"") {
+            "QAbstractListModel"
+        } else {
+            "QObject"
+        };
+        // First in the component's body: right after its `Component {` line.
+        match component.split_once('\n') {
+            Some((head, body)) => {
+                out.push_str(&format!(
+                    "{head}\n        prototype: \"{prototype}\"\n{body}"
+                ));
+            }
+            None => out.push_str(component),
+        }
+    }
+    out
+}
+
+/// A module's `qmldir` that also names `QtQml.Models` as a dependency (once).
+pub(crate) fn lintable_qmldir(text: &str) -> String {
+    if text.lines().any(|l| l.trim() == "depends QtQml.Models") {
+        return text.to_owned();
+    }
+    let mut out = text.trim_end().to_owned();
+    out.push_str("\ndepends QtQml.Models\n");
+    out
+}
+
 /// Where cxx-qt-build exports every crate's QML module (`qmldir`, `plugin.qmltypes`, the QML
 /// files), looked for where it puts it: `CXX_QT_EXPORT_DIR`, else `CARGO_TARGET_DIR/cxxqt`, else
 /// the target dir above `OUT_DIR` (the first ancestor cargo marked with `CACHEDIR.TAG`);
@@ -204,6 +311,11 @@ fn find_qml_modules() -> Result<PathBuf, String> {
     .flatten()
     .map(|base| base.join("qml_modules"))
     .collect();
+    find_qml_modules_in(&candidates)
+}
+
+/// The first of `candidates` that holds the `QmlBridge` module.
+fn find_qml_modules_in(candidates: &[PathBuf]) -> Result<PathBuf, String> {
     candidates
         .iter()
         .find(|m| m.join("QmlBridge/qmldir").is_file())
@@ -284,6 +396,46 @@ mod tests {
                 "{name}: {lines:?}"
             );
         }
+    }
+
+    /// cxx-qt's exported module as qmllint reads it: `RestModel {}` in an `Item`, its `count`
+    /// read as an `int`, a `ListView` over it and a subscription's `bool` are fine, while a
+    /// misspelt property still fails. (On the module as exported, the first three failed:
+    /// "Cannot assign to default property of incompatible type", `Type "::std::int32_t" of
+    /// property "count" not found`.)
+    #[test]
+    fn the_frameworks_types_read_as_the_engine_sees_them() {
+        let Ok(exported) = find_qml_modules_in(&[
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/cxxqt/qml_modules")
+        ]) else {
+            eprintln!("skipped: no QmlBridge module exported (build qmlbridge-qt first)");
+            return;
+        };
+        let Ok(qmllint) = find_qmllint() else {
+            eprintln!("skipped: no qmllint");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let modules = dir.path().join("qml_modules");
+        copy_lintable(&exported, &modules).unwrap();
+        let copy = lintable_modules(&modules).unwrap();
+        let body = "    RestModel { id: probe; resource: \"x\" }\n    MercureSubscription { id: sub; topics: [\"a\"] }\n    ListView { model: probe }\n    property int n: probe.count\n    property bool c: sub.connected\n";
+        let (_d, fine) = qml(&[(
+            "Fine.qml",
+            &format!("import QtQuick\nimport QmlBridge\n\nItem {{\n{body}}}\n"),
+        )]);
+        assert_eq!(
+            qmllint_fatal(&qmllint, std::slice::from_ref(&copy), &fine),
+            Ok(())
+        );
+        let (_d, wrong) = qml(&[(
+            "Wrong.qml",
+            &format!(
+                "import QtQuick\nimport QmlBridge\n\nItem {{\n{body}    Text {{ colr: \"red\" }}\n}}\n"
+            ),
+        )]);
+        let report = qmllint_fatal(&qmllint, &[copy], &wrong).unwrap_err();
+        assert!(report.contains("colr"), "{report}");
     }
 
     #[test]
