@@ -193,8 +193,11 @@ echo "update: $RUNS runs each, medians; feed on 127.0.0.1, images of a generated
 for case in "0.1.1 one-line QML change" "0.1.2 one-line backend change"; do
   version=${case%% *}
   what=${case#* }
-  read -r check_ms delta_ms fetched size < <(measure "$version" normal)
-  read -r _ full_ms full_fetched _ < <(measure "$version" ignore-ranges)
+  # Not in a subshell: serve keeps the server's pid.
+  measure "$version" normal >"$work/delta"
+  measure "$version" ignore-ranges >"$work/full"
+  read -r check_ms delta_ms fetched size <"$work/delta"
+  read -r _ full_ms full_fetched _ <"$work/full"
   printf '%s (v%s, %s bytes):\n' "$what" "$version" "$size"
   printf '  check %s ms; delta download + apply %s ms, fetched %s bytes (%s%% of the image)\n' \
     "$check_ms" "$delta_ms" "$fetched" "$(awk -v a="$fetched" -v b="$size" 'BEGIN { printf "%.1f", 100 * a / b }')"
