@@ -33,7 +33,9 @@ pub fn options(identity: &Identity) -> Options {
     opts.backend_bin = identity.backend_bin.clone();
     opts.data_dir = data_dir(&identity.org, &identity.name).ok();
     opts.fixed_token = crate::dev::fixed_token(opts.data_dir.as_deref());
-    opts.dev_errors = crate::dev::active();
+    // A release host (an installed image) never answers with error chains, whatever its
+    // environment says (as it keeps its compiled-in QML: src/dev.rs).
+    opts.dev_errors = crate::dev::active() && cfg!(debug_assertions);
     if let Some(ms) = std::env::var("BRIDGE_OFFLINE_THRESHOLD_MS")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())

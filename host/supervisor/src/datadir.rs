@@ -28,9 +28,14 @@ use crate::error::{Error, Result};
 ///
 /// See: <https://specifications.freedesktop.org/basedir-spec/latest/>
 ///
-/// In a development session ([`DEV_ENV`]`=1`) it is [`dev_data_dir`] instead.
+/// In a development session ([`DEV_ENV`]`=1`) of a debug build it is [`dev_data_dir`] instead. A
+/// release build (an installed image) ignores [`DEV_ENV`]: whatever its environment says, the
+/// user's data stays where it is.
 pub fn data_dir(org: &str, app: &str) -> Result<PathBuf> {
-    locate(org, app, &|name| std::env::var(name).ok())
+    locate(org, app, &|name| match name {
+        DEV_ENV if !cfg!(debug_assertions) => None,
+        _ => std::env::var(name).ok(),
+    })
 }
 
 /// Set to `1` in the processes of a development session (the host `qmlbridge dev` and
