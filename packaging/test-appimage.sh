@@ -81,43 +81,8 @@ WORK=$(mktemp -d) # on the namespace's private /tmp
 LOGS=()
 HOST_PID=
 
-fail() {
-  log "FAIL: $*"
-  local f
-  for f in "${LOGS[@]}"; do
-    [ -f "$f" ] || continue
-    log "---- last lines of $f"
-    tail -n 40 "$f" >&2
-  done
-  exit 1
-}
-
-# wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds, up to $DEADLINE seconds.
-wait_for() {
-  local what=$1 end=$((SECONDS + DEADLINE))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $end ] || fail "timed out after ${DEADLINE}s waiting for: $what"
-    sleep 0.1
-  done
-}
-
-# Live (non-zombie) pids whose comm is $1 (the kernel cuts comm to 15 characters).
-pids_named() {
-  local stat pid rest comm state
-  for stat in /proc/[0-9]*/stat; do
-    { read -r pid rest <"$stat"; } 2>/dev/null || continue
-    comm=${rest#(}
-    comm=${comm%%) *}
-    state=${rest##*) }
-    state=${state%% *}
-    [ "$comm" = "${1:0:15}" ] && [ "$state" != Z ] && echo "$pid"
-  done
-  return 0
-}
-none_named() { [ -z "$(pids_named "$1")" ]; }
-one_named() { [ "$(pids_named "$1" | wc -l)" -eq 1 ]; }
-environ_var() { tr '\0' '\n' <"/proc/$1/environ" | sed -n "s/^$2=//p"; }
+# shellcheck source=packaging/test-lib.sh
+. "$ROOT/packaging/test-lib.sh"
 no_fuse_mount() { ! grep -q '/\.mount_' /proc/self/mounts; }
 # Only what this run wrote: the data dir (and its host.log) outlives a run.
 new_log() { tail -c +$((LOG_OFFSET + 1)) "$DATA/var/log/host.log" 2>/dev/null; }

@@ -49,18 +49,6 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # Outside the namespace: build the three releases.
 # ---------------------------------------------------------------------------------------------
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on (the feed URL is compiled into the app).
-free_port() {
-  local port
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
 
 # set_update_section KEYS...: the manifest's [update] section with the test feed and KEYS.
 set_update_section() {
@@ -149,43 +137,8 @@ EOF
 # ---------------------------------------------------------------------------------------------
 
 LOGS=()
-fail() {
-  local f
-  log "FAIL: $*"
-  for f in "${LOGS[@]}"; do
-    [ -f "$f" ] || continue
-    log "---- last lines of $f"
-    tail -n 40 "$f" >&2
-  done
-  exit 1
-}
-
-# wait_for DESCRIPTION COMMAND...: polls until COMMAND succeeds, up to $DEADLINE seconds.
-wait_for() {
-  local what=$1 end=$((SECONDS + DEADLINE))
-  shift
-  until "$@"; do
-    [ $SECONDS -lt $end ] || fail "timed out after ${DEADLINE}s waiting for: $what"
-    sleep 0.2
-  done
-}
-
-# Live (non-zombie) pids whose comm is $1 (the kernel cuts comm to 15 characters).
-pids_named() {
-  local stat pid rest comm state
-  for stat in /proc/[0-9]*/stat; do
-    { read -r pid rest <"$stat"; } 2>/dev/null || continue
-    comm=${rest#(}
-    comm=${comm%%) *}
-    state=${rest##*) }
-    state=${state%% *}
-    [ "$comm" = "${1:0:15}" ] && [ "$state" != Z ] && echo "$pid"
-  done
-  return 0
-}
-none_named() { [ -z "$(pids_named "$1")" ]; }
-one_named() { [ "$(pids_named "$1" | wc -l)" -eq 1 ]; }
-environ_var() { tr '\0' '\n' <"/proc/$1/environ" | sed -n "s/^$2=//p"; }
+# shellcheck source=packaging/test-lib.sh
+. "$ROOT/packaging/test-lib.sh"
 app_stopped() { none_named "$NAME" && none_named "$BACKEND_BIN" && none_named "$RUNTIME_COMM"; }
 
 # The lines host.log got since the last start_app (the data dir outlives a run).

@@ -22,17 +22,8 @@ QT_TARGET=${QMLBRIDGE_QT_TARGET_DIR:-$ROOT/target/qt}
 log() { printf 'bench-update: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-free_port() {
-  local port
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  die "no free port found"
-}
+# shellcheck source=packaging/test-lib.sh
+. "$ROOT/packaging/test-lib.sh"
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
