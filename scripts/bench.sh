@@ -11,7 +11,8 @@ scripts/bench-dev.sh
 scripts/bench-update.sh
 # Time to first window of the AppImage: only when one was built (`make appimage`),
 # since that needs a release Qt build of its own.
-image=$(ls -t examples/todo/dist/todo-*-x86_64.AppImage 2>/dev/null | head -n1 || true)
+image=$(find examples/todo/dist -maxdepth 1 -name 'todo-*-x86_64.AppImage' -printf '%T@ %p\n' 2>/dev/null \
+  | sort -n | tail -n1 | cut -d' ' -f2- || true)
 if [ -n "$image" ] && [ -x "$image" ]; then
   packaging/bench-appimage.sh "$image"
 else
